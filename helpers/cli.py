@@ -1,0 +1,85 @@
+"""`python -m helpers ...`: the lab's lifecycle, the doctor, and the headless tutorial run."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .config import Settings
+from .errors import LabError
+
+
+def _lab(args) -> int:
+    from . import lab
+    settings = Settings.load(lab_dir=args.lab_dir)
+    if args.action == "up":
+        print(lab.up(settings, kube=args.kube).summary())
+        info = lab.info(settings)
+        for label, value in info.rows():
+            print(f"  {label:<22} {value}")
+    elif args.action == "down":
+        print(lab.down(settings).summary())
+    elif args.action == "reset":
+        print(lab.reset(settings).summary())
+    elif args.action == "status":
+        result = lab.status(settings)
+        print(result.summary())
+        for label, value in result.rows():
+            print(f"  {label:<22} {value}")
+        return 0 if result.running else 3
+    elif args.action == "clock":
+        print(f"lab clock offset: {lab.advance_clock(args.seconds, settings):.0f} s")
+    return 0
+
+
+def _doctor(args) -> int:
+    from .doctor import run_doctor
+    settings = Settings.load(target=args.target, kubeconfig=args.kubeconfig, context=args.context,
+                             lab_dir=args.lab_dir)
+    report = run_doctor(settings)
+    print(report.as_text())
+    return 0 if report.ok else 1
+
+
+def _run(args) -> int:
+    from .tutorial import run_all
+    results = run_all(output_dir=args.output, parameters=dict(p.split("=", 1) for p in args.parameter or []),
+                      notebooks=args.notebook or None, html=not args.no_html)
+    for line in results.lines():
+        print(line)
+    return 0 if results.ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
+    parser.add_argument("--lab-dir", help="lab state directory (default .lab/ or $WORKSHOP_LAB_DIR)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    lab = sub.add_parser("lab", help="the embedded lab")
+    lab.add_argument("action", choices=["up", "down", "status", "reset", "clock"])
+    lab.add_argument("seconds", nargs="?", type=float, default=0, help="with `clock`: seconds to advance")
+    lab.add_argument("--kube", choices=["emulator", "apiserver"], default=None,
+                     help="the lab's Kubernetes side: the Python emulator (default) or the real kube-apiserver")
+    lab.set_defaults(func=_lab)
+
+    doctor = sub.add_parser("doctor", help="check, link by link, that a target can serve the tutorial")
+    doctor.add_argument("--target", choices=["lab", "kubeconfig"], default=None)
+    doctor.add_argument("--kubeconfig")
+    doctor.add_argument("--context")
+    doctor.set_defaults(func=_doctor)
+
+    run = sub.add_parser("run", help="execute every notebook headless with papermill into build/")
+    run.add_argument("--output", default="build/executed")
+    run.add_argument("-p", "--parameter", action="append", help="name=value passed to every notebook")
+    run.add_argument("--notebook", action="append", help="only this notebook (repeatable)")
+    run.add_argument("--no-html", action="store_true", help="skip the offline HTML export")
+    run.set_defaults(func=_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        sys.exit(args.func(args))
+    except LabError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,54 @@
+"""The errors the workshop raises, each with a one-line hint that tells the learner what to do."""
+from __future__ import annotations
+
+
+class LabError(Exception):
+    """Base of every workshop error: a message that names the problem and a hint that names the fix."""
+
+    hint = ""
+
+    def __init__(self, message: str, hint: str | None = None):
+        super().__init__(message)
+        if hint is not None:
+            self.hint = hint
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __str__(self) -> str:
+        text = self.message
+        return f"{text}\n  hint: {self.hint}" if self.hint else text
+
+
+class ConfigError(LabError):
+    hint = "check the parameters cell or the WORKSHOP_* environment variables"
+
+
+class LabNotRunning(LabError):
+    hint = "start it with `python -m helpers lab up` (or `helpers.lab.up()` in a notebook)"
+
+
+class LabStartFailed(LabError):
+    hint = "read .lab/lab.log, then try `python -m helpers lab reset` and `lab up` again"
+
+
+class LabOnly(LabError):
+    hint = "this only exists in the embedded lab; on a real cluster, follow the notebook's note instead"
+
+
+class ClusterError(LabError):
+    """A Kubernetes API call failed; carries the HTTP status and the Status reason of the API server."""
+
+    def __init__(self, message: str, *, status: int | None = None, reason: str = "", hint: str | None = None):
+        super().__init__(message, hint)
+        self.status = status
+        self.reason = reason
+
+
+class AkeylessError(LabError):
+    """An Akeyless API call failed; carries the HTTP status and the gateway's error text."""
+
+    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None):
+        super().__init__(message, hint)
+        self.status = status
