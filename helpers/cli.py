@@ -43,7 +43,7 @@ def _doctor(args) -> int:
 def _run(args) -> int:
     from .tutorial import run_all
     results = run_all(output_dir=args.output, parameters=dict(p.split("=", 1) for p in args.parameter or []),
-                      notebooks=args.notebook or None, html=not args.no_html)
+                      names=args.notebook or None, html=not args.no_html, in_place=args.in_place)
     for line in results.lines():
         print(line)
     return 0 if results.ok else 1
@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-p", "--parameter", action="append", help="name=value passed to every notebook")
     run.add_argument("--notebook", action="append", help="only this notebook (repeatable)")
     run.add_argument("--no-html", action="store_true", help="skip the offline HTML export")
+    run.add_argument("--in-place", action="store_true",
+                     help="write the outputs back into notebooks/ (how the committed outputs are made)")
     run.set_defaults(func=_run)
     return parser
 

@@ -1,0 +1,71 @@
+# The workshop's entry points. `make run` and `make test` bootstrap everything they need on a fresh machine.
+SHELL := /bin/bash
+PY := .venv/bin/python
+STAMP := .venv/.installed-stamp
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test lab diagrams bench clean system-deps node-deps apiserver notebooks help
+
+help:
+	@echo "make run        start the embedded lab and run the whole tutorial headless (build/executed, build/html)"
+	@echo "make test       the whole test suite (what CI runs)"
+	@echo "make lab        start the lab and JupyterLab on 127.0.0.1"
+	@echo "make notebooks  re-execute the notebooks in place against the lab (the committed outputs)"
+	@echo "make diagrams   render diagrams/*.mmd to SVG"
+	@echo "make apiserver  build the real kube-apiserver and etcd from the Go module proxy"
+	@echo "make bench      run the benchmarks side by side"
+	@echo "make clean      stop the lab and remove build outputs (keeps .venv)"
+
+# The virtual environment is rebuilt only when pyproject.toml changes.
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+venv: $(STAMP)
+
+# Chromium (diagram rendering, browser tests) and wrk (benchmarks) come from Debian; installed once.
+system-deps:
+	@missing=""; \
+	 command -v chromium >/dev/null || missing="$$missing chromium fonts-liberation"; \
+	 command -v wrk >/dev/null || missing="$$missing wrk"; \
+	 if [ -n "$$missing" ]; then \
+	   echo "installing from Debian:$$missing"; \
+	   if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	   $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	 fi
+
+tools/mermaid/node_modules/.installed: tools/mermaid/package.json tools/mermaid/package-lock.json
+	cd tools/mermaid && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+node-deps: tools/mermaid/node_modules/.installed
+
+run: $(STAMP) node-deps
+	$(PY) -m helpers lab up
+	$(PY) -m helpers run
+
+notebooks: $(STAMP) node-deps
+	$(PY) -m helpers lab up
+	$(PY) -m helpers run --in-place --no-html
+
+test: $(STAMP) system-deps node-deps
+	$(PY) -m pytest
+
+lab: $(STAMP)
+	$(PY) -m helpers lab up
+	$(PY) -m jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks
+
+diagrams: $(STAMP) system-deps node-deps
+	$(PY) -m helpers.diagrams render
+
+apiserver:
+	bash tools/k8s/build.sh
+
+bench: $(STAMP) system-deps
+	$(PY) benchmarks/run_all.py
+
+clean:
+	-$(PY) -m helpers lab down
+	rm -rf build
