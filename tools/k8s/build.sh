@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Builds the upstream kube-apiserver and etcd that `lab up --kube apiserver`
+# runs, from the Go module proxy, into a cache OUTSIDE the repository:
+#
+#   ${WORKSHOP_CACHE:-$HOME/.cache/akeyless-workshop}/k8s-v1.34.4/{kube-apiserver,etcd}
+#
+# The cache lives outside the clone so that a fresh clone on the same machine
+# (CI) reuses binaries built earlier. A binary that is already there is not
+# rebuilt; pass --force to rebuild both. --print-dir prints the directory only.
+#
+# A cold build downloads the modules and compiles for many minutes (measured
+# figures: benchmarks/README.md); run it in the background.
+set -euo pipefail
+
+K8S_VERSION=v1.34.4
+ETCD_VERSION=v3.6.4
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+out=${WORKSHOP_K8S_BIN_DIR:-${WORKSHOP_CACHE:-$HOME/.cache/akeyless-workshop}/k8s-$K8S_VERSION}
+
+force=0
+for arg in "$@"; do
+  case $arg in
+    --force) force=1 ;;
+    --print-dir) echo "$out"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "build.sh: unknown argument '$arg' (use --force, --print-dir or --help)" >&2; exit 2 ;;
+  esac
+done
+
+go=${GO:-$(command -v go || true)}
+[ -n "$go" ] || go=/usr/local/go/bin/go
+if [ ! -x "$go" ]; then
+  echo "build.sh: no Go toolchain found (looked on PATH and at /usr/local/go/bin/go); install Go >= 1.24 or set GO=/path/to/go" >&2
+  exit 1
+fi
+
+# Static binaries, no VCS stamping (the module cache has no .git), reproducible
+# paths; go.sum is committed, so the build must not rewrite go.mod/go.sum.
+export CGO_ENABLED=0 GOFLAGS="-trimpath -mod=readonly -buildvcs=false" GOTOOLCHAIN=local
+
+mkdir -p "$out"
+build_date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+
+build_apiserver() {
+  local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  local pkg=k8s.io/component-base/version
+  echo "build.sh: building kube-apiserver $K8S_VERSION into $out (cold: many minutes)" >&2
+  # -pgo=off: the command ships a default.pgo profile that would only slow the
+  # compile; runtime speed does not matter for a lab.
+  (cd "$here" && "$go" build -pgo=off -o "$out/kube-apiserver.tmp" -ldflags "-s -w \
+      -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitVersion=$K8S_VERSION \
+      -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date" \
+      k8s.io/kubernetes/cmd/kube-apiserver)
+  mv "$out/kube-apiserver.tmp" "$out/kube-apiserver"
+}
+
+build_etcd() {
+  echo "build.sh: building etcd $ETCD_VERSION into $out" >&2
+  (cd "$here/etcd" && "$go" build -pgo=off -o "$out/etcd.tmp" \
+      -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION" \
+      go.etcd.io/etcd/server/v3)
+  mv "$out/etcd.tmp" "$out/etcd"
+}
+
+if [ $force = 1 ] || [ ! -x "$out/etcd" ]; then build_etcd; else echo "build.sh: $out/etcd present, skipping" >&2; fi
+if [ $force = 1 ] || [ ! -x "$out/kube-apiserver" ]; then build_apiserver; else echo "build.sh: $out/kube-apiserver present, skipping" >&2; fi
+"$out/kube-apiserver" --version
+"$out/etcd" --version | head -1
