@@ -640,7 +640,12 @@ class Cluster:
                                hint="certificate-authority-data must be base64 of a PEM certificate") from None
 
     def info(self) -> ClusterInfo:
-        version = self._call("reading the API server version", k8s.VersionApi(self.api_client).get_code)
+        try:
+            version = self._call("reading the API server version", k8s.VersionApi(self.api_client).get_code)
+        except ClusterError as exc:
+            if exc.status == 404:  # every API server serves /version: something else answers at this URL
+                exc.hint = "the server URL does not point at a Kubernetes API server: check the kubeconfig's server"
+            raise
         return ClusterInfo(server=self.server, version=version.git_version, platform=version.platform,
                            context=self.context, user=self.kubeconfig_user, ca=self.ca_certificate(),
                            tls_verified=bool(self.configuration.verify_ssl))
