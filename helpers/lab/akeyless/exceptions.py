@@ -39,14 +39,21 @@ class Conflict(AkeylessAPIError):
     status = 409
 
 
+def message_prefix(what: str) -> str:
+    """`what` introduces the message; the real bodies use `context: Status ...` or `context. Status ...`."""
+    if not what:
+        return ""
+    return what + " " if what.endswith(".") else what + ": "
+
+
 def unauthorized_access(account_id: str, access_id: str, what: str = "") -> Unauthorized:
     """The body api.akeyless.io returns for a permission failure (ESO PR #6753)."""
-    prefix = f"{what}: " if what else ""
+    prefix = message_prefix(what)
     return Unauthorized(f"{prefix}Status 401 Unauthorized, Error: UnauthorizedAccess. Message: account id: "
                         f"{account_id}, access id: {access_id}. unauthorized access for access id {access_id}")
 
 
 def item_not_found(account_id: str, access_id: str, name: str, what: str = "") -> NotFound:
-    prefix = f"{what}: " if what else ""
+    prefix = message_prefix(what)
     return NotFound(f"{prefix}Status 404 Not Found, Error: NotFound. Message: account id: {account_id}, "
                     f"access id: {access_id}. failed to obtain item {name}")

@@ -22,7 +22,8 @@ from typing import Any, Callable
 from ... import access
 from ..journal import Journal
 from . import keys
-from .exceptions import BadRequest, Conflict, NotFound, Unauthorized, item_not_found, unauthorized_access
+from .exceptions import (BadRequest, Conflict, NotFound, Unauthorized, item_not_found, message_prefix,
+                         unauthorized_access)
 
 DEFAULT_TOKEN_TTL_MINUTES = 60
 AUDIT_KEEP = 20000
@@ -313,7 +314,7 @@ class State:
         call.allowed, call.reason = decision.allowed, decision.reason
         if not decision.allowed:
             if decision.sub_claim_mismatch:
-                raise Unauthorized(f"{what + ': ' if what else ''}Status 401 Unauthorized, Error: UnauthorizedAccess. "
+                raise Unauthorized(f"{message_prefix(what)}Status 401 Unauthorized, Error: UnauthorizedAccess. "
                                    f"Message: sub claim mismatch")
             raise unauthorized_access(self.account_id, session.access_id, what)
         return decision

@@ -593,7 +593,7 @@ def get_secret_value(gw, body: dict, call: Call) -> dict:
 def describe_item(gw, body: dict, call: Call) -> dict:
     session = _caller(gw, body, call)
     item = gw.state.item(session, call, _str(body, "name", required=True), "list",
-                         what="failed to obtain item description: Desc: Failed to get item")
+                         what="failed to obtain item description: Desc: Failed to get item.")
     return item_out(item, gw.state.client_permissions(session, item.name))
 
 
