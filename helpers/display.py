@@ -61,3 +61,290 @@ class Result:
                 f"{html.escape(self.summary())}")
         rows = self.rows()
         return head + (html_table(rows) if rows else "") + "</div>"
+
+
+# -- failures --------------------------------------------------------------------------------------
+
+class Failure(Result):
+    """A caught error, shown as the learner should read it: what failed, the exact message (the
+    string people search for), and the hint that names the fix."""
+
+    title = "failed"
+    ok = False
+
+    def __init__(self, error: Any):
+        self.error = error
+        self.kind = type(error).__name__
+        self.message, self.hint, self.status = _failure_parts(error)
+
+    def summary(self) -> str:
+        status = f" ({self.status})" if self.status not in (None, "") else ""
+        return f"{self.kind}{status}: {_first_line(self.message)}"
+
+    def rows(self) -> list[tuple[str, Any]]:
+        rows: list[tuple[str, Any]] = [("error", self.kind)]
+        if self.status not in (None, ""):
+            rows.append(("status", self.status))
+        rows.append(("message", self.message))
+        if self.hint:
+            rows.append(("what to do", self.hint))
+        return rows
+
+    def __repr__(self) -> str:
+        return self.summary() + (f"\n  hint: {self.hint}" if self.hint else "")
+
+    def _repr_html_(self) -> str:
+        hint = (f"<div style='margin-top:4px'>💡 <b>What to do:</b> {html.escape(self.hint)}</div>"
+                if self.hint else "")
+        status = f" <span style='color:#555'>({html.escape(str(self.status))})</span>" if self.status else ""
+        return (f"<div style='border-left:4px solid #c62828;background:#ffebee;padding:6px 10px'>"
+                f"<b style='color:#c62828'>✘ {html.escape(self.kind)}</b>{status}"
+                f"<pre style='white-space:pre-wrap;margin:4px 0;background:none'>{html.escape(self.message)}</pre>"
+                f"{hint}</div>")
+
+
+def _first_line(text: str) -> str:
+    return (text or "").strip().splitlines()[0] if (text or "").strip() else "(no message)"
+
+
+def _failure_parts(error: Any) -> tuple[str, str, Any]:
+    """(message, hint, status) of an exception, a failed Result, or anything carrying an error."""
+    if isinstance(error, Result):
+        inner = getattr(error, "error", None)
+        if isinstance(inner, BaseException):
+            message, hint, status = _failure_parts(inner)
+        else:
+            message, hint, status = (str(inner) if inner else error.summary()), "", None
+        return message, getattr(error, "hint", "") or hint, getattr(error, "status", None) or status
+    if isinstance(error, BaseException):
+        message = getattr(error, "message", None)
+        if not isinstance(message, str) or not message:
+            message = str(error) or type(error).__name__
+        return message, getattr(error, "hint", "") or "", getattr(error, "status", None)
+    return str(error), "", None
+
+
+def failure(error: Any) -> Failure:
+    """The Failure view of a caught exception or a failed result (it renders itself)."""
+    return error if isinstance(error, Failure) else Failure(error)
+
+
+def show_failure(error: Any) -> Failure:
+    """Display a caught error (message + hint) and return it. Failure demonstrations use this
+    instead of letting the exception escape, because papermill fails a run on any error output."""
+    shown = failure(error)
+    _display(shown)
+    return shown
+
+
+def _display(obj: Any, raw: bool = False) -> None:
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        print(repr(obj))
+        return
+    if get_ipython() is None:
+        print(obj["text/plain"] if raw else repr(obj))
+    else:
+        display(obj, raw=raw)
+
+
+# -- the step-through widget -----------------------------------------------------------------------
+
+class Stepper:
+    """Prev / Next buttons and a step slider over a diagram's steps: each move re-draws the diagram
+    with that step lit and shows what happened on that arrow (details[step_id]).
+
+    details values may be a Result, a caught exception (shown as a Failure), an HTML string, or any
+    object with a rich repr. Steps without details say what travels there and that it has not run.
+    Widget callbacks never fire in headless runs (papermill, nbval), so displaying a Stepper also
+    prints a plain-text log of every step.
+    """
+
+    def __init__(self, diagram: Any = "kubernetes-auth-flow", details: dict[str, Any] | None = None,
+                 start: str | int = 1, chapter: bool = False):
+        from . import diagrams
+        self.diagram = diagrams.load(diagram) if isinstance(diagram, str) else diagram.light(None)
+        self.details = dict(details or {})
+        self.chapter = chapter
+        if chapter:
+            self.stops = [c.number for c in diagrams.CHAPTER_STEPS]
+        else:
+            self.stops = list(self.diagram.step_ids)
+        if not self.stops:
+            raise ValueError(f"diagram {self.diagram.name!r} has no steps to step through")
+        unknown = sorted(set(self.details) - set(self.diagram.step_ids) - {str(s) for s in self.stops})
+        if unknown:
+            from .errors import ConfigError
+            raise ConfigError(f"details for unknown step(s): {', '.join(unknown)}",
+                              hint=f"steps of {self.diagram.name}: {', '.join(self.diagram.step_ids)}")
+        self.position = self._index(start)
+        self._widget = None
+
+    # -- model (no widgets) ------------------------------------------------------------------------
+    def _index(self, ref: str | int) -> int:
+        if self.chapter:
+            if ref in self.stops:
+                return self.stops.index(ref)
+        else:
+            if isinstance(ref, int) and 1 <= ref <= len(self.stops):
+                return ref - 1
+            if ref in self.stops:
+                return self.stops.index(ref)
+        raise ValueError(f"no step {ref!r}: use 1..{len(self.stops)}"
+                         + ("" if self.chapter else f" or one of {', '.join(self.stops)}"))
+
+    @property
+    def current(self):
+        """The diagram with the current step lit."""
+        stop = self.stops[self.position]
+        return self.diagram.light(chapter_step=stop) if self.chapter else self.diagram.light(stop)
+
+    def _step_ids(self, index: int) -> tuple[str, ...]:
+        if self.chapter:
+            from .diagrams import chapter_step
+            return chapter_step(self.stops[index]).steps
+        return (self.stops[index],)
+
+    def _detail_key(self, index: int) -> str | None:
+        if self.chapter and str(self.stops[index]) in self.details:
+            return str(self.stops[index])
+        for step_id in reversed(self._step_ids(index)):
+            if step_id in self.details:
+                return step_id
+        return None
+
+    def heading(self, index: int | None = None) -> str:
+        from .diagrams import STEP_IDS, chapter_step, step
+        index = self.position if index is None else index
+        if self.chapter:
+            c = chapter_step(self.stops[index])
+            return f"Chapter step {c.number}/{len(self.stops)}: {c.title}"
+        step_id = self.stops[index]
+        if step_id in STEP_IDS:
+            s = step(step_id)
+            return f"Step {index + 1}/{len(self.stops)}: {s.source} → {s.target}: {s.label}"
+        return f"Step {index + 1}/{len(self.stops)}: {step_id}"
+
+    def carries(self, index: int) -> list[str]:
+        from .diagrams import STEP_IDS, step
+        return [step(s).carries for s in self._step_ids(index) if s in STEP_IDS]
+
+    def log_line(self, index: int) -> str:
+        key = self._detail_key(index)
+        if key is None:
+            outcome = "not run"
+        else:
+            value = self.details[key]
+            if isinstance(value, BaseException):
+                outcome = "FAILED " + failure(value).summary()
+            elif isinstance(value, Result):
+                outcome = ("ok: " if value.ok else "FAILED ") + value.summary()
+            else:
+                outcome = _text_of(value)
+        return f"{self.heading(index)} | {outcome}"
+
+    def log(self) -> str:
+        """Every step, one line each: what the widget would show, for headless runs."""
+        return "\n".join(self.log_line(i) for i in range(len(self.stops)))
+
+    def __repr__(self) -> str:
+        return f"stepper over {self.diagram.name} ({len(self.stops)} steps)\n{self.log()}"
+
+    def detail_html(self, index: int | None = None) -> str:
+        index = self.position if index is None else index
+        parts = [f"<div style='font-weight:bold;margin:4px 0'>{html.escape(self.heading(index))}</div>"]
+        for text in self.carries(index):
+            parts.append(f"<div style='color:#555'>What travels: {html.escape(text)}</div>")
+        key = self._detail_key(index)
+        if key is None:
+            parts.append("<div style='color:#777;font-style:italic'>not run yet in this notebook</div>")
+        else:
+            parts.append(_html_of(self.details[key]))
+        return "".join(parts)
+
+    # -- widget ------------------------------------------------------------------------------------
+    def go(self, ref: str | int) -> None:
+        """Move to a step (1-based number or step id; chapter mode: chapter step number)."""
+        self.position = self._index(ref)
+        if self._widget is not None:
+            self._slider.value = self.position + 1   # the observer re-draws
+        
+    def widget(self):
+        import ipywidgets as widgets
+        if self._widget is not None:
+            return self._widget
+        self._prev = widgets.Button(description="Prev", icon="arrow-left", layout=widgets.Layout(width="90px"))
+        self._next = widgets.Button(description="Next", icon="arrow-right", layout=widgets.Layout(width="90px"))
+        self._slider = widgets.IntSlider(value=self.position + 1, min=1, max=len(self.stops), step=1,
+                                         description="step", continuous_update=False)
+        self._label = widgets.HTML()
+        self._picture = widgets.Output()
+        self._detail = widgets.Output()
+        self._prev.on_click(lambda _: self._move(-1))
+        self._next.on_click(lambda _: self._move(+1))
+        self._slider.observe(self._on_slider, names="value")
+        self._widget = widgets.VBox([widgets.HBox([self._prev, self._slider, self._next]), self._label,
+                                     self._picture, self._detail])
+        self._widget.add_class("workshop-stepper")
+        self._draw()
+        return self._widget
+
+    def _move(self, delta: int) -> None:
+        self._slider.value = min(max(self._slider.value + delta, 1), len(self.stops))
+
+    def _on_slider(self, change) -> None:
+        self.position = change["new"] - 1
+        self._draw()
+
+    def _draw(self) -> None:
+        from IPython.display import HTML, display
+        self._prev.disabled = self.position == 0
+        self._next.disabled = self.position == len(self.stops) - 1
+        self._label.value = f"<b>{html.escape(self.heading())}</b>"
+        # JupyterLab draws text/vnd.mermaid itself, offline; an SVG from mmdc here would cost a
+        # browser start per step for nothing the live view needs.
+        self._picture.clear_output(wait=True)
+        with self._picture:
+            display(self.current.bundle(svg=False), raw=True)
+        self._detail.clear_output(wait=True)
+        with self._detail:
+            display(HTML(self.detail_html()))
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+        display(self.widget())
+        print(self.log())
+
+
+def _text_of(value: Any) -> str:
+    if isinstance(value, str):
+        import re
+        return html.unescape(re.sub(r"<[^>]+>", "", value)).strip() or "(empty)"
+    summary = getattr(value, "summary", None)
+    if callable(summary):
+        return str(summary())
+    return repr(value)
+
+
+def _html_of(value: Any) -> str:
+    if isinstance(value, BaseException):
+        return failure(value)._repr_html_()
+    if isinstance(value, str):
+        return value
+    to_html = getattr(value, "_repr_html_", None)
+    if callable(to_html):
+        rendered = to_html()
+        if rendered:
+            return rendered
+    return f"<pre>{html.escape(repr(value))}</pre>"
+
+
+def stepper(diagram: Any = "kubernetes-auth-flow", details: dict[str, Any] | None = None, *,
+            start: str | int = 1, chapter: bool = False) -> Stepper:
+    """A step-through view of a diagram (a name or a helpers.diagrams.Diagram).
+
+    details maps a step id (e.g. "token-review"; chapter mode also "4") to what happened there:
+    a Result, a caught exception, an HTML string. End a cell with it to display it."""
+    return Stepper(diagram, details, start=start, chapter=chapter)

@@ -33,7 +33,7 @@ class RendererMissing(LabError):
 
 
 class RenderFailed(LabError):
-    hint = "the Mermaid text does not parse or render: read the mmdc message above (line numbers refer to the text)"
+    hint = "the Mermaid text does not parse or render: read the parser message above (its line numbers count from the first non-comment line)"
 
 
 @dataclass(frozen=True)
@@ -120,14 +120,20 @@ class MermaidCLI:
                 raise RenderFailed(f"mmdc did not finish within {RENDER_TIMEOUT:.0f} s",
                                    hint="is chromium working? try `chromium --headless --no-sandbox --version`") from None
             if proc.returncode != 0 or not all(p.exists() for p in outputs):
-                message = (proc.stderr or proc.stdout).strip().splitlines()
-                raise RenderFailed("mmdc failed: " + "\n".join(message[-12:]))
+                raise RenderFailed("mmdc failed: " + _mmdc_message(proc.stderr or proc.stdout))
             for source, produced in zip(sources, outputs):
                 target = self.cache_dir / f"{self._key(source, fmt)}.{fmt}"
                 # Write then rename, so a parallel reader never sees half a file.
                 tmp_target = target.with_suffix(f".{os.getpid()}.tmp")
                 tmp_target.write_bytes(produced.read_bytes())
                 tmp_target.replace(target)
+
+
+def _mmdc_message(output: str) -> str:
+    """The parser's words without the JavaScript stack (frames, bundled chunk paths)."""
+    lines = [line for line in output.strip().splitlines()
+             if line.strip() and not line.lstrip().startswith("at ") and ".invalid/" not in line]
+    return "\n".join(lines[:8]) or "(no message)"
 
 
 def available() -> bool:

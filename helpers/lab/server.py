@@ -152,11 +152,18 @@ async def serve(lab_dir: Path, kube_mode: str) -> None:
         akeyless_url, akeyless_http_url = await start(akeyless_app, [
             ("akeyless", pki.server_ssl_context(request_client_cert=False)), ("akeyless_http", None)])
 
+        # Optional: a local mermaid.ink for mermaid-py, only when mmdc + chromium are installed.
+        from .mermaid_ink import create_app_if_available as create_mermaid_ink_app
+        mermaid_ink_app = create_mermaid_ink_app()
+        optional = {}
+        if mermaid_ink_app is not None:
+            [optional["mermaid_ink"]] = await start(mermaid_ink_app, [("mermaid_ink", None)])
+
         write_private(lab_dir / "kubeconfig", kubeconfig_text(pki, ctx.kube_url))
         write_private(endpoints_file, json.dumps({
             "pid": os.getpid(), "kube_mode": kube_mode, "kube": ctx.kube_url,
             "akeyless": akeyless_url, "akeyless_http": akeyless_http_url,
-            "ports": ports, "started_at": time.time(),
+            "ports": ports, "started_at": time.time(), **optional,
         }, indent=2))
         await stop.wait()
     finally:
