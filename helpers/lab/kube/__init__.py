@@ -1,15 +1,10 @@
 """The lab's Kubernetes API emulator.
 
 Contract with the lab process (helpers/lab/server.py): `create_app(ctx: LabContext) -> aiohttp.web.Application`.
+Modules: resources (the served kinds), store (objects + journal), objects/validation (defaulting and
+checks), tokens (service-account JWTs), authn/authz (who calls, RBAC), reviews (TokenRequest, TokenReview,
+access reviews), discovery/tables/selectors/patch (API conventions), api (HTTP only).
 """
-from aiohttp import web
+from .api import create_app
 
-
-def create_app(ctx) -> web.Application:
-    app = web.Application()
-
-    async def ready(request):
-        return web.Response(text="ok")
-
-    app.router.add_get("/readyz", ready)
-    return app
+__all__ = ["create_app"]

@@ -1,0 +1,310 @@
+"""The wire layer: URL parsing into request attributes, authn/authz in the API server's order, and JSON
+in and out. Every error leaves as a metav1.Status; no rule lives here."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import traceback
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from . import bootstrap, discovery, objects, patch, protobuf, status
+from .authn import Authenticator, impersonate
+from .authz import Attributes, Authorizer, User
+from .resources import NAMESPACES, Resource, lookup
+from .reviews import Reviews
+from .selectors import select
+from .store import Store, rfc3339
+from .tables import wants_table, table
+from .tokens import TokenAuthority
+
+log = logging.getLogger("helpers.lab.kube")
+
+_NON_RESOURCE_VERBS = {"GET": "get", "HEAD": "get", "POST": "post", "PUT": "put", "PATCH": "patch",
+                       "DELETE": "delete", "OPTIONS": "options"}
+_HEALTH = ("/healthz", "/livez", "/readyz")
+_NS_SUBRESOURCES = ("status", "finalize")
+
+
+@dataclass
+class Target:
+    """A parsed resource URL (request.RequestInfo)."""
+
+    group: str
+    version: str
+    plural: str
+    namespace: str = ""
+    name: str = ""
+    subresource: str = ""
+    namespaced_url: bool = False
+
+
+def parse_resource_path(path: str) -> Target | None:
+    """None for non-resource paths (discovery, health, ...)."""
+    parts = [p for p in path.split("/") if p]
+    if len(parts) >= 3 and parts[0] == "api" and parts[1] == "v1":
+        group, version, rest = "", "v1", parts[2:]
+    elif len(parts) >= 4 and parts[0] == "apis":
+        group, version, rest = parts[1], parts[2], parts[3:]
+    else:
+        return None
+    namespace, namespaced_url = "", False
+    if rest[0] == "namespaces" and len(rest) > 1:
+        namespace = rest[1]
+        if len(rest) > 2 and rest[2] not in _NS_SUBRESOURCES:
+            rest = rest[2:]
+            namespaced_url = True
+    target = Target(group, version, rest[0], namespace, namespaced_url=namespaced_url)
+    if len(rest) > 1:
+        target.name = rest[1]
+    if len(rest) > 2:
+        target.subresource = "/".join(rest[2:])
+    return target
+
+
+def _json(body: dict, code: int = 200) -> web.Response:
+    return web.Response(body=json.dumps(body, separators=(",", ":")).encode(), status=code,
+                        content_type="application/json")
+
+
+def _error(exc: status.ApiError) -> web.Response:
+    return _json(exc.status(), exc.code)
+
+
+class KubeAPI:
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.store = Store(ctx.state_dir / "kube.journal", ctx.clock.now)
+        bootstrap.ensure(self.store)
+        self.tokens = TokenAuthority(ctx.pki, ctx.issuer)
+        self.authorizer = Authorizer(self.store)
+        admin_token = ctx.pki.admin_token
+        self.reviews = Reviews(self.store, self.tokens, self.authorizer, ctx.clock.now, None, admin_token)
+        self.authn = Authenticator(admin_token, self.tokens, ctx.clock.now, self.reviews.lookup)
+        self.reviews.admin = self.authn.admin
+
+    # --- entry point -------------------------------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        try:
+            return await self._handle(request)
+        except status.ApiError as exc:
+            return _error(exc)
+        except Exception as exc:  # noqa: BLE001 - a bug must still answer as a Status, never a traceback page
+            traceback.print_exc(file=sys.stderr)
+            return _error(status.ApiError(500, "InternalError",
+                                          f"Internal error occurred: {type(exc).__name__}: {exc}", {}))
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        peercert = request.transport.get_extra_info("peercert") if request.transport else None
+        user = self.authn.authenticate(request.headers.get("Authorization", ""), peercert)
+        user = impersonate(user, request.headers, self.authorizer.authorize)
+        path = request.path
+        target = parse_resource_path(path)
+        if target is None:
+            return self._non_resource(request, user, path)
+        return await self._resource(request, user, target)
+
+    def _authorize(self, attrs: Attributes, resource: Resource | None) -> None:
+        allowed, reason = self.authorizer.authorize(attrs)
+        if not allowed:
+            why = attrs.forbidden_message() + (f": {reason}" if reason else "")
+            if resource is None and attrs.is_resource:
+                resource = Resource(attrs.group, "", attrs.resource, "", False)
+            raise status.forbidden(resource if attrs.is_resource else None, attrs.name, why)
+
+    # --- non-resource URLs -------------------------------------------------------------------------
+
+    def _non_resource(self, request: web.Request, user: User, path: str) -> web.StreamResponse:
+        verb = _NON_RESOURCE_VERBS.get(request.method, request.method.lower())
+        self._authorize(Attributes(user, verb, path=path), None)
+        if request.method not in ("GET", "HEAD"):
+            raise status.method_not_allowed()
+        if path in _HEALTH or any(path.startswith(p + "/") for p in _HEALTH):
+            return web.Response(text="ok", content_type="text/plain")
+        if path in ("/version", "/version/"):
+            return _json(discovery.version())
+        if path == "/.well-known/openid-configuration":
+            base = self.ctx.kube_url or f"https://{request.host}"
+            return _json(discovery.openid_configuration(self.ctx.issuer, f"{base}/openid/v1/jwks"))
+        if path == "/openid/v1/jwks":
+            return web.Response(text=json.dumps(self.tokens.jwks()), content_type="application/jwk-set+json")
+        parts = [p for p in path.split("/") if p]
+        document = None
+        if parts == ["api"]:
+            document = discovery.core_versions(request.host)
+        elif parts == ["api", "v1"]:
+            document = discovery.resource_list("", "v1")
+        elif parts == ["apis"]:
+            document = discovery.group_list()
+        elif len(parts) == 2 and parts[0] == "apis":
+            document = discovery.group(parts[1])
+        elif len(parts) == 3 and parts[0] == "apis":
+            document = discovery.resource_list(parts[1], parts[2])
+        if document is None:
+            # /openapi/v2, /openapi/v3 and anything unknown: kubectl falls back to discovery on a 404
+            raise status.page_not_found()
+        return _json(document)
+
+    # --- resource URLs -----------------------------------------------------------------------------
+
+    async def _resource(self, request: web.Request, user: User, target: Target) -> web.StreamResponse:
+        method = request.method
+        resource = lookup(target.group, target.version, target.plural)
+        verb = {"GET": "get" if target.name else "list", "HEAD": "get" if target.name else "list",
+                "POST": "create", "PUT": "update", "PATCH": "patch",
+                "DELETE": "delete" if target.name else "deletecollection"}.get(method, "")
+        if verb == "list" and request.query.get("watch") in ("1", "true"):
+            verb = "watch"
+        namespace = target.namespace
+        if resource is NAMESPACES and target.name and not target.namespaced_url:
+            namespace = target.name     # RequestInfo puts a namespace's own name in its namespace field
+        attrs = Attributes(user, verb or method.lower(), namespace=namespace, group=target.group,
+                           resource=target.plural, subresource=target.subresource, name=target.name)
+        self._authorize(attrs, resource)
+        if resource is None:
+            raise status.page_not_found()
+        if resource.namespaced != target.namespaced_url and not (resource.namespaced and verb in ("list", "watch")
+                                                                  and not target.namespace):
+            if resource.namespaced and not target.name and method == "POST":
+                raise status.method_not_allowed()
+            raise status.page_not_found()
+        if not verb:
+            raise status.method_not_allowed()
+        if target.subresource:
+            return await self._subresource(request, user, resource, target)
+        if not resource.stored:
+            if verb != "create" or target.name:
+                raise status.method_not_allowed()
+            return _json(self._review(resource, user, await _body(request, resource.kind), target.namespace), 201)
+        if verb == "watch":
+            raise status.ApiError(405, "MethodNotAllowed", "watch is not supported by the lab's Kubernetes API "
+                                  "emulator: list instead (kubectl get without -w)")
+        ns = target.namespace if resource.namespaced else ""
+        if verb == "list":
+            return self._list(request, resource, target.namespace or None)
+        if verb == "get":
+            obj = self.store.get(resource, ns, target.name)
+            if wants_table(request.headers.get("Accept", "")):
+                return _json(table(resource, [obj], self.store.resource_version, self.ctx.clock.now()))
+            return _json(obj)
+        if verb == "create":
+            return self._create(request, resource, ns, await _body(request, resource.kind))
+        if verb in ("update", "patch"):
+            return await self._update(request, resource, ns, target.name, verb)
+        if verb == "delete":
+            return self._delete(resource, ns, target.name)
+        raise status.method_not_allowed()
+
+    def _list(self, request: web.Request, resource: Resource, namespace: str | None) -> web.Response:
+        items = select(self.store.list(resource, namespace), request.query.get("labelSelector", ""),
+                       request.query.get("fieldSelector", ""), resource)
+        rv = self.store.resource_version
+        if wants_table(request.headers.get("Accept", "")):
+            return _json(table(resource, items, rv, self.ctx.clock.now()))
+        for item in items:
+            item.pop("kind", None)
+            item.pop("apiVersion", None)
+        return _json({"kind": f"{resource.kind}List", "apiVersion": resource.api_version,
+                      "metadata": {"resourceVersion": rv}, "items": items})
+
+    def _create(self, request: web.Request, resource: Resource, ns: str, body) -> web.Response:
+        obj = objects.prepare(resource, body, ns)
+        if resource.namespaced and not self.store.namespace_exists(ns):
+            raise status.not_found(NAMESPACES, ns)
+        if request.query.get("dryRun") == "All":
+            if self.store.peek(resource, ns, obj["metadata"]["name"]) is not None:
+                raise status.already_exists(resource, obj["metadata"]["name"])
+            obj["metadata"].update({"creationTimestamp": rfc3339(self.ctx.clock.now())})
+            if resource.namespaced:
+                obj["metadata"]["namespace"] = ns
+            return _json(obj, 201)
+        return _json(self.store.create(resource, ns, obj), 201)
+
+    async def _update(self, request: web.Request, resource: Resource, ns: str, name: str, verb: str):
+        body = await _body(request, resource.kind)
+        current = self.store.get(resource, ns, name)
+        if verb == "patch":
+            body = patch.apply(request.headers.get("Content-Type", ""), current, body)
+            if isinstance(body, dict) and isinstance(body.get("metadata"), dict) and \
+                    body["metadata"].get("resourceVersion") == current["metadata"].get("resourceVersion"):
+                body["metadata"].pop("resourceVersion")
+        obj = objects.prepare(resource, body, ns, url_name=name)
+        objects.check_update(resource, current, obj)
+        return _json(self.store.update(resource, ns, name, obj))
+
+    def _delete(self, resource: Resource, ns: str, name: str) -> web.Response:
+        if resource is NAMESPACES and name in bootstrap.NAMESPACE_NAMES:
+            raise status.forbidden(NAMESPACES, name, f"this namespace may not be deleted")
+        obj = self.store.delete(resource, ns, name)
+        if resource is NAMESPACES:
+            obj["metadata"]["deletionTimestamp"] = rfc3339(self.ctx.clock.now())
+            obj["status"] = {"phase": "Terminating"}
+            return _json(obj)
+        details = {"name": name, "kind": resource.plural, "uid": obj["metadata"]["uid"]}
+        if resource.group:
+            details["group"] = resource.group
+        return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                      "details": details})
+
+    async def _subresource(self, request: web.Request, user: User, resource: Resource, target: Target):
+        if target.subresource not in resource.subresources or not target.name:
+            raise status.page_not_found()
+        if request.method != "POST":
+            raise status.method_not_allowed()
+        body = await _body(request, resource.subresources[target.subresource][0])
+        if not isinstance(body, dict):
+            raise status.bad_request("the request body must be a TokenRequest object")
+        return _json(self.reviews.token_request(target.namespace, target.name, body), 201)
+
+    def _review(self, resource: Resource, user: User, body, namespace: str) -> dict:
+        if not isinstance(body, dict):
+            raise status.bad_request(f"the request body must be a {resource.kind} object")
+        kind = body.get("kind")
+        if kind not in (None, "", resource.kind):
+            raise status.bad_request(f"the object's kind {kind!r} does not match {resource.qualified} "
+                                     f"(expected kind {resource.kind!r})")
+        if resource.plural == "tokenreviews":
+            return self.reviews.token_review(body)
+        if resource.plural == "selfsubjectreviews":
+            return self.reviews.self_subject_review(user, body)
+        if resource.plural == "selfsubjectrulesreviews":
+            return self.reviews.rules_review(user, body)
+        return self.reviews.access_review(resource.kind, user, body, namespace)
+
+
+async def _body(request: web.Request, kind: str):
+    raw = await request.read()
+    if not raw.strip():
+        raise status.bad_request("the request body is empty: send a JSON object")
+    content_type = request.headers.get("Content-Type", "application/json").lower()
+    if content_type.startswith(protobuf.CONTENT_TYPE):
+        return protobuf.decode(raw, kind)
+    try:
+        if "yaml" in content_type and "apply-patch" not in content_type:
+            import yaml  # only YAML clients pay for the import
+            return yaml.safe_load(raw)
+        if "apply-patch" in content_type:
+            raise status.unsupported_media_type(patch.ACCEPTED)
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise status.bad_request(f"the request body is not valid JSON: {exc}") from None
+    except Exception as exc:  # yaml.YAMLError without importing yaml up front
+        if isinstance(exc, status.ApiError):
+            raise
+        raise status.bad_request(f"the request body is not valid YAML: {exc}") from None
+
+
+def create_app(ctx) -> web.Application:
+    api = KubeAPI(ctx)
+    app = web.Application(client_max_size=3 * 1024 * 1024)
+    app.router.add_route("*", "/{tail:.*}", api.handle)
+    app["kube_api"] = api
+
+    async def close(_app) -> None:
+        api.store.close()
+
+    app.on_cleanup.append(close)
+    return app

@@ -1,0 +1,100 @@
+"""Authentication: who is calling. Client certificate first, then the bearer token, else system:anonymous,
+in the order of the API server's authenticator chain; then impersonation (Impersonate-* headers)."""
+from __future__ import annotations
+
+import hmac
+from typing import Callable
+
+from . import status
+from .authz import ANONYMOUS, Attributes, User
+from .resources import AUTHN, Resource
+from .tokens import TokenAuthority, sa_groups
+
+_USERS = Resource("", "v1", "users", "User", False)
+_GROUPS = Resource("", "v1", "groups", "Group", False)
+_UIDS = Resource(AUTHN, "v1", "uids", "UID", False)
+_SAS = Resource("", "v1", "serviceaccounts", "ServiceAccount", True)
+
+
+def user_from_certificate(peercert: dict | None) -> User | None:
+    """CN is the user name and each O a group: how a client certificate names a Kubernetes user."""
+    if not peercert:
+        return None
+    name, groups = "", []
+    for rdn in peercert.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                name = value
+            elif key == "organizationName":
+                groups.append(value)
+    if not name:
+        return None
+    return User(name, groups=tuple(groups + ["system:authenticated"]))
+
+
+class Authenticator:
+    def __init__(self, admin_token: str, tokens: TokenAuthority, now: Callable[[], float],
+                 lookup: Callable[[str, str, str], dict | None]):
+        self._admin_token = admin_token
+        self._tokens = tokens
+        self._now = now
+        self._lookup = lookup
+        # the real-apiserver mode names its token-file admin the same way (helpers/lab/apiserver.py)
+        self.admin = User("lab-admin", uid="lab-admin", groups=("system:masters", "system:authenticated"))
+
+    def authenticate(self, authorization: str, peercert: dict | None) -> User:
+        user = user_from_certificate(peercert)
+        if user is not None:
+            return user
+        parts = authorization.strip().split(" ")
+        if len(parts) < 2 or parts[0].lower() != "bearer" or not parts[1]:
+            return ANONYMOUS
+        token = parts[1]
+        if hmac.compare_digest(token.encode(), self._admin_token.encode()):
+            return self.admin
+        verdict = self._tokens.verify(token, self._now(), None, self._lookup)
+        if not verdict.authenticated:
+            raise status.unauthorized()
+        return User(verdict.username, verdict.uid, tuple(verdict.groups), verdict.extra)
+
+
+def impersonate(user: User, headers, authorize: Callable[[Attributes], tuple[bool, str]]) -> User:
+    """Apply Impersonate-User/-Group/-Uid/-Extra-*; each needs the `impersonate` verb (403 otherwise)."""
+    name = headers.get("Impersonate-User", "")
+    groups = headers.getall("Impersonate-Group", []) if hasattr(headers, "getall") else []
+    uid = headers.get("Impersonate-Uid", "")
+    extra = {}
+    for key in headers:
+        if key.lower().startswith("impersonate-extra-"):
+            extra.setdefault(key[len("impersonate-extra-"):].lower(), []).extend(headers.getall(key))
+    if not name:
+        if groups or uid or extra:
+            raise status.bad_request("requested impersonation of groups, uid or extra without impersonating a user: "
+                                     "add an Impersonate-User header")
+        return user
+
+    def check(resource: Resource, target: str, namespace: str = "", group: str = "") -> None:
+        attrs = Attributes(user, "impersonate", namespace=namespace, group=group or resource.group,
+                           resource=resource.plural, name=target)
+        allowed, reason = authorize(attrs)
+        if not allowed:
+            why = attrs.forbidden_message() + (f": {reason}" if reason else "")
+            raise status.forbidden(resource, target, why)
+
+    sa_parts = name.split(":")
+    if len(sa_parts) == 4 and sa_parts[:2] == ["system", "serviceaccount"]:
+        check(_SAS, sa_parts[3], namespace=sa_parts[2])
+        if not groups:
+            groups = sa_groups(sa_parts[2])[:-1]
+    else:
+        check(_USERS, name)
+    for group in groups:
+        check(_GROUPS, group)
+    if uid:
+        check(_UIDS, uid)
+    groups = list(dict.fromkeys(groups))
+    if name == ANONYMOUS.name:
+        groups.append("system:unauthenticated") if "system:unauthenticated" not in groups else None
+    elif "system:authenticated" not in groups:
+        groups.append("system:authenticated")
+    return User(name, uid, tuple(groups), extra)

@@ -1,0 +1,125 @@
+"""PATCH bodies: JSON merge patch (RFC 7386), strategic merge patch (treated as a merge patch: the lab's
+kinds have no list fields that merge by key), and JSON patch (RFC 6902)."""
+from __future__ import annotations
+
+import copy
+
+from . import status
+
+MERGE = "application/merge-patch+json"
+STRATEGIC = "application/strategic-merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+ACCEPTED = f"{JSON_PATCH}, {MERGE}, {STRATEGIC}"
+
+
+def merge(target, patch):
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if key.startswith("$"):         # strategic-merge directives ($patch, $retainKeys, ...)
+            continue
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge(result.get(key), value)
+    return result
+
+
+def _pointer(path: str) -> list[str]:
+    if path == "":
+        return []
+    if not path.startswith("/"):
+        raise status.bad_request(f'json patch path {path!r} must start with "/"')
+    return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
+
+
+def _parent(doc, parts: list[str], path: str):
+    node = doc
+    for part in parts[:-1]:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            raise status.ApiError(422, "Invalid", f"jsonpatch: path {path!r} does not exist: missing {part!r}")
+    return node
+
+
+def _get(doc, path: str):
+    parts = _pointer(path)
+    if not parts:
+        return doc
+    parent = _parent(doc, parts, path)
+    last = parts[-1]
+    if isinstance(parent, dict) and last in parent:
+        return parent[last]
+    if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
+        return parent[int(last)]
+    raise status.ApiError(422, "Invalid", f"jsonpatch: path {path!r} does not exist")
+
+
+def _remove(doc, path: str):
+    parts = _pointer(path)
+    parent = _parent(doc, parts, path)
+    last = parts[-1] if parts else ""
+    if isinstance(parent, dict) and last in parent:
+        return parent.pop(last)
+    if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
+        return parent.pop(int(last))
+    raise status.ApiError(422, "Invalid", f"jsonpatch remove operation does not apply: doc is missing path: {path}")
+
+
+def _add(doc, path: str, value):
+    parts = _pointer(path)
+    if not parts:
+        return value
+    parent = _parent(doc, parts, path)
+    last = parts[-1]
+    if isinstance(parent, dict):
+        parent[last] = value
+    elif isinstance(parent, list) and (last == "-" or (last.isdigit() and int(last) <= len(parent))):
+        parent.insert(len(parent) if last == "-" else int(last), value)
+    else:
+        raise status.ApiError(422, "Invalid", f"jsonpatch add operation does not apply: doc is missing path: {path}")
+    return doc
+
+
+def json_patch(doc, operations):
+    if not isinstance(operations, list):
+        raise status.bad_request("a JSON patch must be a list of operations")
+    doc = copy.deepcopy(doc)
+    for op in operations:
+        if not isinstance(op, dict) or not isinstance(op.get("path"), str):
+            raise status.bad_request(f"invalid JSON patch operation: {op!r}")
+        kind, path = op.get("op"), op["path"]
+        if kind == "add":
+            doc = _add(doc, path, copy.deepcopy(op.get("value")))
+        elif kind == "remove":
+            _remove(doc, path)
+        elif kind == "replace":
+            _get(doc, path)
+            if _pointer(path):
+                _remove(doc, path)
+            doc = _add(doc, path, copy.deepcopy(op.get("value")))
+        elif kind in ("move", "copy"):
+            source = op.get("from", "")
+            value = _remove(doc, source) if kind == "move" else copy.deepcopy(_get(doc, source))
+            doc = _add(doc, path, value)
+        elif kind == "test":
+            if _get(doc, path) != op.get("value"):
+                raise status.ApiError(422, "Invalid", f"testing value {path} failed: test failed")
+        else:
+            raise status.bad_request(f"unexpected JSON patch operation {kind!r}")
+    return doc
+
+
+def apply(content_type: str, current: dict, body):
+    media = content_type.split(";")[0].strip().lower()
+    if media in (MERGE, STRATEGIC):
+        if not isinstance(body, dict):
+            raise status.bad_request("a merge patch must be a JSON object")
+        return merge(current, body)
+    if media == JSON_PATCH:
+        return json_patch(current, body)
+    raise status.unsupported_media_type(ACCEPTED)
