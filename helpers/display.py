@@ -181,6 +181,7 @@ class Stepper:
                               hint=f"steps of {self.diagram.name}: {', '.join(self.diagram.step_ids)}")
         self.position = self._index(start)
         self._widget = None
+        self.drawn: dict[str, str] = {}     # the MIME bundle last drawn in the widget
 
     # -- model (no widgets) ------------------------------------------------------------------------
     def _index(self, ref: str | int) -> int:
@@ -305,9 +306,10 @@ class Stepper:
         self._label.value = f"<b>{html.escape(self.heading())}</b>"
         # JupyterLab draws text/vnd.mermaid itself, offline; an SVG from mmdc here would cost a
         # browser start per step for nothing the live view needs.
+        self.drawn = self.current.bundle(svg=False)
         self._picture.clear_output(wait=True)
         with self._picture:
-            display(self.current.bundle(svg=False), raw=True)
+            display(self.drawn, raw=True)
         self._detail.clear_output(wait=True)
         with self._detail:
             display(HTML(self.detail_html()))
