@@ -174,6 +174,7 @@ class State:
         self.sessions: dict[str, Session] = {}
         self.audit: deque = deque(maxlen=AUDIT_KEEP)
         self.reviews: deque = deque(maxlen=REVIEWS_KEEP)
+        self.recorded = 0                       # audit entries written since start (the deque is capped)
         self.generation = 0                     # bumps on any role/auth-method change: invalidates caches
         self._by_access_id: dict[str, AuthMethod] = {}
         self._role_views: dict[str, tuple[int, list]] = {}
@@ -706,6 +707,7 @@ class State:
                  "reason": call.reason or error}
         self.audit.append(entry)
         self.audit_journal.append(entry)
+        self.recorded += 1
 
     def record_review(self, entry: dict) -> None:
         entry = {"kind": "token-review", "ts": self.now(), **entry}

@@ -641,7 +641,8 @@ def _tail(entries, body: dict) -> list:
 def lab_audit_log(gw, body: dict, call: Call) -> dict:
     _lab_admin(gw, body, call)
     entries = _tail(gw.state.audit, body)
-    return {"entries": [{**e, "time": rfc3339(e["ts"])} for e in entries], "total": len(gw.state.audit)}
+    return {"entries": [{**e, "time": rfc3339(e["ts"])} for e in entries], "total": len(gw.state.audit),
+            "recorded_since_start": gw.state.recorded}
 
 
 def lab_token_reviews(gw, body: dict, call: Call) -> dict:

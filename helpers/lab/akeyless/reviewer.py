@@ -27,6 +27,13 @@ def redact_jwt(token: str) -> str:
     return "<masked>" if token else ""
 
 
+def _redacted_response(payload):
+    """The cluster echoes spec.token in its reply: mask it there too before it is recorded."""
+    if isinstance(payload, dict) and isinstance(payload.get("spec"), dict) and "token" in payload["spec"]:
+        return {**payload, "spec": {**payload["spec"], "token": redact_jwt(payload["spec"]["token"])}}
+    return payload
+
+
 @dataclass
 class ReviewOutcome:
     """What the cluster said: `user` is set when it authenticated the token, `error` otherwise."""
@@ -96,7 +103,7 @@ class Reviewer:
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             return self._fail(record, f"failed to call the Kubernetes TokenReview API at {host}: "
                                       f"{type(exc).__name__}: {exc or 'timed out'}")
-        record.update(http_status=status, response=payload)
+        record.update(http_status=status, response=_redacted_response(payload))
         message = payload.get("message", "") if isinstance(payload, dict) else ""
         if status == 401:
             return self._fail(record, f"the cluster rejected the TokenReview bearer ({bearer_kind}) with 401 "
