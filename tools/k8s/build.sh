@@ -65,4 +65,4 @@ build_etcd() {
 if [ $force = 1 ] || [ ! -x "$out/etcd" ]; then build_etcd; else echo "build.sh: $out/etcd present, skipping" >&2; fi
 if [ $force = 1 ] || [ ! -x "$out/kube-apiserver" ]; then build_apiserver; else echo "build.sh: $out/kube-apiserver present, skipping" >&2; fi
 "$out/kube-apiserver" --version
-"$out/etcd" --version | head -1
+"$out/etcd" --version | sed -n 1p   # sed reads all: no SIGPIPE under pipefail
