@@ -171,7 +171,8 @@ class KubeAPI:
             if resource.namespaced and not target.name and method == "POST":
                 raise status.method_not_allowed()
             raise status.page_not_found()
-        if not verb:
+        if not verb or (not target.name and verb in ("update", "patch")) or \
+                (target.name and not target.subresource and verb == "create"):
             raise status.method_not_allowed()
         if target.subresource:
             return await self._subresource(request, user, resource, target)
@@ -196,7 +197,19 @@ class KubeAPI:
             return await self._update(request, resource, ns, target.name, verb)
         if verb == "delete":
             return self._delete(resource, ns, target.name)
+        if verb == "deletecollection" and resource is not NAMESPACES:
+            return self._delete_collection(request, resource, target.namespace or None)
         raise status.method_not_allowed()
+
+    def _delete_collection(self, request: web.Request, resource: Resource, namespace: str | None):
+        items = select(self.store.list(resource, namespace), request.query.get("labelSelector", ""),
+                       request.query.get("fieldSelector", ""), resource)
+        for item in items:
+            self.store.delete(resource, item["metadata"].get("namespace", ""), item["metadata"]["name"])
+            item.pop("kind", None)
+            item.pop("apiVersion", None)
+        return _json({"kind": f"{resource.kind}List", "apiVersion": resource.api_version,
+                      "metadata": {"resourceVersion": self.store.resource_version}, "items": items})
 
     def _list(self, request: web.Request, resource: Resource, namespace: str | None) -> web.Response:
         items = select(self.store.list(resource, namespace), request.query.get("labelSelector", ""),
