@@ -548,11 +548,13 @@ def describe_sub_claims(session) -> SubClaims:
 # --- explaining access ---------------------------------------------------------------------------
 
 def explain_access(session: AdminSession, auth_method: str, path: str, capability: str = "read", *,
-                   sub_claims: Mapping[str, Iterable[str]] | None = None, access_id: str | None = None) -> AccessExplanation:
+                   sub_claims: Mapping[str, Iterable[str]] | None = None, access_id: str | None = None,
+                   roles: Iterable[str] | None = None) -> AccessExplanation:
     """Why would a token of `auth_method` with `sub_claims` be allowed or denied `capability` on `path`?
-    Computed with helpers.access over the roles' get-role data, so it works against any gateway.
-    `sub_claims` can be an AuthToken's (e.g. `explain_access(s, name, path, sub_claims=token.sub_claims)`)."""
-    views = [t.views() for t in list_roles(session)]
+    Computed with helpers.access over the roles' get-role data (every role, or only `roles`), so it
+    works against any gateway. `sub_claims` can be an AuthToken's (`sub_claims=token.sub_claims`)."""
+    tables = [get_role(session, name) for name in roles] if roles is not None else list_roles(session)
+    views = [t.views() for t in tables]
     ids = {auth_method} | ({access_id} if access_id else set())
     claims = {k: list(v) if isinstance(v, (list, tuple)) else [str(v)] for k, v in (sub_claims or {}).items()}
     decision = access.explain(views, ids, path, capability, claims)

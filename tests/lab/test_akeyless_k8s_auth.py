@@ -235,3 +235,18 @@ def test_eso_k8s_auth_body(setup, cluster, lab, kube, prefix):
     response = requests.post(lab.akeyless_http_url + prefix + "/auth", json=body, timeout=15)
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/json")
     assert response.json()["token"].startswith("t-")
+
+
+def test_client_helpers_over_k8s_auth(setup, cluster, lab, kube):
+    from helpers import akeyless_client as ak
+    from helpers.errors import AkeylessError
+    jwt = mint(kube, cluster.ns, "eso")
+    token = ak.auth_with_k8s(lab.akeyless_url, setup.method.access_id, setup.config, jwt, ca_cert=str(lab.ca_cert))
+    assert token.summary() == (f"authenticated with k8s: token t-{ak.mask_secret(token.token[2:])}; sub-claims "
+                               f"aud={token.sub_claims['aud'][0]}, config_name={setup.config}, "
+                               f"namespace={cluster.ns}, service_account_name=eso")
+    assert ak.describe_sub_claims(token).sub_claims == token.sub_claims
+    with pytest.raises(AkeylessError) as info:
+        ak.auth_with_k8s(lab.akeyless_url, setup.method.access_id, setup.config, mint(kube, cluster.ns, "intruder"),
+                         ca_cert=str(lab.ca_cert))
+    assert info.value.status == 401 and "bound-sa-names" in str(info.value) and "bounds" in info.value.hint

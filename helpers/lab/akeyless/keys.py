@@ -26,18 +26,14 @@ def _public_pem(public_key) -> str:
 
 
 def _pem_or_b64(text: str) -> bytes:
-    """Accept PEM text or base64 of PEM (what the CLI and docs pass around)."""
+    """Accept PEM text, base64 of PEM (what the CLI and docs pass around) or base64 of DER."""
     raw = text.strip()
     if raw.startswith("-----BEGIN"):
         return raw.encode()
     try:
-        decoded = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=False)
+        return base64.b64decode(raw + "=" * (-len(raw) % 4))
     except (binascii.Error, ValueError) as exc:
         raise ValueError(f"not base64: {exc}") from None
-    if not decoded.lstrip().startswith(b"-----BEGIN"):
-        # base64 of DER: wrap it so one loader handles both
-        return decoded
-    return decoded
 
 
 def public_from_private(signing_key: str) -> str:
