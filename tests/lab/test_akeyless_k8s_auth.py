@@ -250,3 +250,30 @@ def test_client_helpers_over_k8s_auth(setup, cluster, lab, kube):
         ak.auth_with_k8s(lab.akeyless_url, setup.method.access_id, setup.config, mint(kube, cluster.ns, "intruder"),
                          ca_cert=str(lab.ca_cert))
     assert info.value.status == 401 and "bound-sa-names" in str(info.value) and "bounds" in info.value.hint
+
+
+def test_issuer_validation_when_enabled(api, admin, lab, cluster, kube):
+    setup = Setup(api, admin, lab, cluster)
+    jwt = mint(kube, cluster.ns, "eso")
+    issuer = json.loads(base64.urlsafe_b64decode(jwt.split(".")[1] + "=="))["iss"]
+
+    def update(**kw):
+        api.gateway_update_k8_s_auth_config(akeyless.GatewayUpdateK8SAuthConfig(
+            name=setup.config, new_name=setup.config, access_id=setup.method.access_id,
+            signing_key=setup.method.prv_key, k8s_host=lab.kube_url, token=admin, **kw))
+
+    update(disable_issuer_validation="false")          # with the SDK's default issuer kubernetes/serviceaccount
+    msg = auth_error(lambda: setup.auth(jwt))
+    assert f"the token's iss is {issuer!r}, the config expects 'kubernetes/serviceaccount'" in msg
+    update(disable_issuer_validation="false", k8s_issuer=issuer)
+    assert setup.auth(jwt).token.startswith("t-")
+
+
+def test_auth_is_audited_with_sub_claims(setup, cluster, api, admin, kube):
+    setup.auth(mint(kube, cluster.ns, "eso"))
+    out = api.api_client.call_api("/lab-only/audit-log", "POST",
+                                  body={"token": admin, "command": "auth", "access_id": setup.method.access_id,
+                                        "limit": 1}, response_type="object", _return_http_data_only=True)
+    [entry] = out["entries"]
+    assert entry["allowed"] and entry["auth_method"] == setup.name and entry["reason"] == "authenticated (k8s)"
+    assert entry["sub_claims"]["namespace"] == [cluster.ns]
