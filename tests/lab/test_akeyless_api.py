@@ -407,3 +407,13 @@ def test_audit_log_records_allowed_and_denied(api, admin, lab):
     with pytest.raises(ApiException) as info:
         client.call_api("/lab-only/audit-log", "POST", body={"token": token}, response_type="object")
     assert info.value.status == 401
+
+
+def test_update_assoc_changes_sub_claims(api, admin):
+    base = uniq("demo/upd-assoc")
+    api.create_secret(akeyless.CreateSecret(name=base + "/db", value="x", token=admin))
+    token, _, role, _ = reader(api, admin, (base + "/*", ["read"]), sub_claims={"team": "blue"})
+    failing(lambda: api.get_secret_value(akeyless.GetSecretValue(names=[base + "/db"], token=token)), 401)
+    [assoc] = api.get_role(akeyless.GetRole(name=role, token=admin)).role_auth_methods_assoc
+    api.update_assoc(akeyless.UpdateAssoc(assoc_id=assoc.assoc_id, sub_claims={}, token=admin))
+    assert api.get_secret_value(akeyless.GetSecretValue(names=[base + "/db"], token=token)) == {base + "/db": "x"}
