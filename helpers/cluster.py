@@ -74,6 +74,10 @@ def _status_body(exc: ApiException) -> dict:
     return body if isinstance(body, dict) else {}
 
 
+_NOT_FOUND = re.compile(r'(?P<resource>[\w.]+) "(?P<name>[^"]*)" not found')
+_IN_NAMESPACE = re.compile(r'in the namespace "(?P<namespace>[^"]*)"')
+
+
 def _hint(status: int | None, reason: str, message: str, causes: list[dict]) -> str:
     if reason == "Forbidden" or status == 403:
         found = _FORBIDDEN.search(message)
@@ -84,20 +88,26 @@ def _hint(status: int | None, reason: str, message: str, causes: list[dict]) -> 
                 return (f'bind "{user}" to the ClusterRole {AUTH_DELEGATOR} (a ClusterRoleBinding): that is '
                         f"the RBAC a token reviewer needs")
             target = f"{resource}.{group}" if group else resource
-            return f'grant "{user}" the RBAC to {verb} {target} (a Role or ClusterRole, plus a binding)'
+            scope = _IN_NAMESPACE.search(message)
+            where = (f' in namespace "{scope["namespace"]}" (a Role and RoleBinding there, or a ClusterRole)'
+                     if scope else " cluster-wide (a ClusterRole and ClusterRoleBinding)")
+            return f'grant "{user}" the RBAC to {verb} {target}{where}'
         return "the caller lacks the RBAC for this request: check its Roles/ClusterRoles and their bindings"
     if reason == "Unauthorized" or status == 401:
         return ("the API server did not accept the credentials: the token may be expired, revoked (its "
                 "ServiceAccount deleted or recreated) or from another cluster; mint a new one or check the kubeconfig user")
     if reason == "NotFound" or status == 404:
+        found = _NOT_FOUND.search(message)
+        if found:
+            return f'{found["resource"]} "{found["name"]}" does not exist: create it first, or check the spelling'
         return "create it first, or check the namespace and name spelling"
     if reason == "AlreadyExists":
         return "it exists already: use the ensure_*/write_* helpers, which accept existing objects"
     if reason == "Conflict" or status == 409:
         return "the object changed while we worked on it: run the cell again"
     if reason == "Invalid" or status == 422:
-        fields = "; ".join(f"{c.get('field', '?')}: {c.get('message', '')}" for c in causes)
-        return f"fix the field(s): {fields}" if fields else "fix the request's fields (see the message)"
+        fields = ", ".join(dict.fromkeys(c.get("field", "") for c in causes if c.get("field")))
+        return f"fix the field(s) {fields} as the message says" if fields else "fix the request's fields (see the message)"
     if reason == "BadRequest" or status == 400:
         return "the request is malformed: read the message for the offending value"
     if status == 0 or status is None:
@@ -262,7 +272,9 @@ class RecreatedServiceAccount(Result):
                 f"for the old one no longer pass TokenReview")
 
     def rows(self):
-        return [("old uid", self.old_uid or "(did not exist)"), ("new uid", self.new_uid)]
+        return [("old uid", self.old_uid or "(did not exist)"), ("new uid", self.new_uid),
+                ("note", "a real API server caches successful token authentications for 10 s, so a token it "
+                         "accepted just before may pass once more within that window")]
 
 
 @dataclass(frozen=True)
