@@ -53,6 +53,16 @@ def test_the_kubeconfig_target_with_another_context_reaches_the_same_api(lab):
     assert other.can_i("create", "tokenreviews", REVIEWER_GROUP).allowed  # the client cert is system:masters
 
 
+def test_the_ca_can_come_from_a_certificate_authority_file(lab, tmp_path):
+    config = json.loads(lab.kubeconfig.read_text())
+    del config["clusters"][0]["cluster"]["certificate-authority-data"]
+    config["clusters"][0]["cluster"]["certificate-authority"] = str(lab.ca_cert)
+    path = tmp_path / "kubeconfig"
+    path.write_text(json.dumps(config))
+    info = connect(Settings.load(target="kubeconfig", kubeconfig=str(path))).info()
+    assert info.tls_verified and info.ca.pem == lab.ca_cert.read_text()
+
+
 def test_unknown_context_and_missing_kubeconfig_are_config_errors(lab, tmp_path):
     with pytest.raises(ConfigError, match="context 'nope' is not in") as info:
         connect(Settings.load(target="kubeconfig", kubeconfig=str(lab.kubeconfig), context="nope"))
