@@ -1,0 +1,104 @@
+"""The emulator held to the real kube-apiserver: the same raw requests against both, answers compared
+after normalising uids, resource versions, timestamps, tokens and ports (tests/contract/probe.py).
+
+Needs the binaries from tools/k8s/build.sh; skipped otherwise. A scenario listed in MODE_DIFFERENCES
+differs because the real side runs without a controller-manager (envtest-style), not because the
+emulator is wrong. One in EMULATOR_GAPS is a known emulator difference, written up in the lab notes
+(contract-diffs): strict xfail, so fixing the emulator turns it into a failure that asks for the
+entry's removal.
+"""
+import pytest
+
+from helpers.config import Settings
+from helpers.lab import apiserver
+
+from .probe import run_lab
+
+SCENARIOS = (
+    "namespace create", "namespace create again", "namespace missing", "serviceaccount in a missing namespace",
+    "serviceaccount create", "managedFields on a created object", "serviceaccount invalid name", "serviceaccount names in a new namespace",
+    "tokenrequest defaults", "tokenrequest 600 s with audience", "tokenrequest 599 s", "tokenrequest 2^32 s",
+    "tokenrequest missing serviceaccount", "tokenrequest bound to a missing pod",
+    "token header keys", "token claims", "token lifetimes", "token lifetime 48 h",
+    "review valid, no audiences", "review valid, issuer audience", "review valid, two audiences",
+    "review wrong audience", "review garbage", "review empty token", "review tampered signature", "review expired",
+    "review not yet valid", "review foreign issuer", "review by a caller without auth-delegator",
+    "review by the admin", "review after the serviceaccount is deleted",
+    "review after the serviceaccount is recreated", "review again right after the serviceaccount is deleted",
+    "sa token calls the API (wrong audience for the API)",
+    "bad bearer token", "anonymous list", "anonymous readyz", "selfsubjectreview as a serviceaccount",
+    "secret create with stringData", "secret read without RBAC", "secret missing",
+    "secret update with a stale resourceVersion",
+    "openid configuration", "openid configuration, anonymous", "openid configuration, as a serviceaccount",
+    "jwks key fields and content type", "jwks with Accept: application/json only", "jwks, anonymous",
+    "tokenrequest metadata.uid is the serviceaccount's", "selfsubjectreview as the admin",
+    "list in the default namespace: serviceaccounts", "list in the default namespace: configmaps",
+    "namespace delete", "namespace right after delete",
+)
+
+MODE_DIFFERENCES = {
+    "namespace right after delete": "no namespace controller runs beside the real API server, so a deleted "
+                                    "namespace stays Terminating; on a full cluster it goes away",
+}
+
+EMULATOR_GAPS: dict[str, str] = {
+    'namespace create': 'contract-diffs D1 namespaces get the kubernetes.io/metadata.name label',
+    'namespace delete': 'contract-diffs D1 namespaces get the kubernetes.io/metadata.name label',
+    'tokenrequest defaults': "contract-diffs D2 TokenRequest metadata.uid is the ServiceAccount's uid",
+    'tokenrequest 600 s with audience': "contract-diffs D2 TokenRequest metadata.uid is the ServiceAccount's uid",
+    "tokenrequest metadata.uid is the serviceaccount's": "contract-diffs D2 TokenRequest metadata.uid is the ServiceAccount's uid",
+    'tokenrequest bound to a missing pod': 'contract-diffs D3 boundObjectRef to a missing Pod is 404 NotFound',
+    'review valid, no audiences': 'contract-diffs D4 TokenReview metadata is {} (no creationTimestamp: null)',
+    'review valid, issuer audience': 'contract-diffs D4 TokenReview metadata is {} (no creationTimestamp: null)',
+    'review valid, two audiences': 'contract-diffs D4 TokenReview metadata is {} (no creationTimestamp: null)',
+    'review wrong audience': 'contract-diffs D4 TokenReview metadata is {} (no creationTimestamp: null)',
+    'review garbage': 'contract-diffs D4 TokenReview metadata is {} (no creationTimestamp: null)',
+    'review tampered signature': 'contract-diffs D4 TokenReview metadata is {} (no creationTimestamp: null)',
+    'review expired': 'contract-diffs D4 TokenReview metadata is {} (no creationTimestamp: null)',
+    'review not yet valid': 'contract-diffs D4 TokenReview metadata is {} (no creationTimestamp: null)',
+    'review foreign issuer': 'contract-diffs D4 TokenReview metadata is {} (no creationTimestamp: null)',
+    'review by the admin': 'contract-diffs D4 TokenReview metadata is {} (no creationTimestamp: null)',
+    'review after the serviceaccount is deleted': 'contract-diffs D4 TokenReview metadata is {} (no creationTimestamp: null)',
+    'review after the serviceaccount is recreated': 'contract-diffs D4 TokenReview metadata is {} (no creationTimestamp: null)',
+    'review again right after the serviceaccount is deleted': 'contract-diffs D5 successful token authentications are cached for 10 s',
+    'selfsubjectreview as a serviceaccount': 'contract-diffs D6 SelfSubjectReview metadata.creationTimestamp is the request time',
+    'selfsubjectreview as the admin': 'contract-diffs D6 SelfSubjectReview metadata.creationTimestamp is the request time',
+    'managedFields on a created object': 'contract-diffs D7 objects carry managedFields',
+    'openid configuration, anonymous': 'contract-diffs D8 non-resource Forbidden Status has details: {}',
+    'jwks, anonymous': 'contract-diffs D8 non-resource Forbidden Status has details: {}',
+    'jwks key fields and content type': 'contract-diffs D9 JWKS content type and Accept negotiation',
+    'jwks with Accept: application/json only': 'contract-diffs D9 JWKS content type and Accept negotiation',
+}
+
+
+@pytest.fixture(scope="module")
+def answers(tmp_path_factory):
+    if not apiserver.available():
+        pytest.skip(f"real kube-apiserver not built in {apiserver.bin_dir()}: run `bash tools/k8s/build.sh`")
+    base = tmp_path_factory.mktemp("differential")
+    return {kube: run_lab(Settings.load(target="lab", lab_dir=str(base / kube), kube=kube))
+            for kube in ("emulator", "apiserver")}
+
+
+def _param(name: str):
+    if name in EMULATOR_GAPS:
+        return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=EMULATOR_GAPS[name]))
+    return name
+
+
+@pytest.mark.apiserver
+def test_scenario_list_matches_the_probe(answers):
+    assert sorted(answers["apiserver"]) == sorted(SCENARIOS)
+
+
+@pytest.mark.apiserver
+@pytest.mark.parametrize("scenario", [_param(name) for name in SCENARIOS if name not in MODE_DIFFERENCES])
+def test_emulator_answers_like_the_real_api_server(answers, scenario):
+    assert answers["emulator"][scenario] == answers["apiserver"][scenario]
+
+
+@pytest.mark.apiserver
+@pytest.mark.parametrize("scenario", sorted(MODE_DIFFERENCES))
+def test_mode_differences_are_still_differences(answers, scenario):
+    assert answers["emulator"][scenario] != answers["apiserver"][scenario], \
+        f"no longer differs: drop {scenario!r} from MODE_DIFFERENCES"
