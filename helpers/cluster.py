@@ -777,6 +777,30 @@ class Cluster:
                             namespace=namespace, subresource=subresource, reason=status.reason or "",
                             error=status.evaluation_error or "")
 
+    def grant(self, namespace: str, sa: str, *, verbs: list[str], resources: list[str], name: str,
+              group: str = "", resource_names: list[str] | None = None,
+              subject_namespace: str | None = None) -> ObjectResult:
+        """A Role in `namespace` and a RoleBinding giving it to a ServiceAccount (replaced if present).
+
+        `resources` may name subresources ("serviceaccounts/token"); `subject_namespace` is the
+        ServiceAccount's own namespace when it differs (a controller's ServiceAccount, for instance).
+        """
+        rule = k8s.V1PolicyRule(api_groups=[group], resources=list(resources), verbs=list(verbs),
+                                resource_names=list(resource_names) if resource_names else None)
+        role = k8s.V1Role(metadata=_ns_meta(name, namespace), rules=[rule])
+        subject = k8s.RbacV1Subject(kind="ServiceAccount", name=sa, namespace=subject_namespace or namespace)
+        binding = k8s.V1RoleBinding(metadata=_ns_meta(name, namespace), subjects=[subject],
+                                    role_ref=k8s.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="Role",
+                                                           name=name))
+        doing = f"granting {', '.join(verbs)} on {', '.join(resources)} in {namespace} to {sa}"
+        for delete in (self.rbac.delete_namespaced_role_binding, self.rbac.delete_namespaced_role):
+            self._absent(doing, delete, name, namespace)
+        self._call(doing, self.rbac.create_namespaced_role, namespace, role)
+        created = self._call(doing, self.rbac.create_namespaced_role_binding, namespace, binding)
+        details = (("verbs", ", ".join(verbs)), ("resources", ", ".join(resources)),
+                   ("subject", service_account_user(subject_namespace or namespace, sa)))
+        return ObjectResult("RoleBinding", name, namespace, created.metadata.uid, "created", details=details)
+
     # --- tokens ---
 
     def request_token(self, namespace: str, sa: str, audiences: list[str] | None = None,

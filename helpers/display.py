@@ -350,3 +350,10 @@ def stepper(diagram: Any = "kubernetes-auth-flow", details: dict[str, Any] | Non
     details maps a step id (e.g. "token-review"; chapter mode also "4") to what happened there:
     a Result, a caught exception, an HTML string. End a cell with it to display it."""
     return Stepper(diagram, details, start=start, chapter=chapter)
+
+
+def show_all(*objects: Any) -> None:
+    """Display several results as separate outputs of one cell (a lit diagram, then the data of its
+    step): a single MIME bundle would show only one of them."""
+    for obj in objects:
+        _display(obj)

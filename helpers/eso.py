@@ -133,7 +133,7 @@ class GatewayError(Exception):
         self.body = body
 
 
-def _post(url: str, command: str, body: dict, ca_pem: str | None) -> tuple[int, Any]:
+def post_command(url: str, command: str, body: dict, ca_pem: str | None) -> tuple[int, Any]:
     context = ssl.create_default_context(cadata=ca_pem) if ca_pem and url.startswith("https") else None
     request = urllib.request.Request(f"{url.rstrip('/')}/{command}", data=json.dumps(body).encode(), method="POST",
                                      headers={"Content-Type": "application/json", "Accept": "application/json"})
@@ -144,6 +144,48 @@ def _post(url: str, command: str, body: dict, ca_pem: str | None) -> tuple[int, 
         raise GatewayError(exc.code, exc.read().decode(errors="replace")) from None
     except (urllib.error.URLError, ssl.SSLError, OSError) as exc:
         raise GatewayError(0, str(getattr(exc, "reason", exc))) from None
+
+
+@dataclass
+class AuthAnswer(Result):
+    """ESO's `/auth` exchange: the body it sent (JWT redacted) and the gateway's answer (token masked)."""
+
+    request: dict
+    status: int
+    token: str = field(default="", repr=False)
+    sub_claims: dict = field(default_factory=dict)
+    error: str = ""
+
+    title = "POST /auth (as ESO sends it)"
+
+    @property
+    def ok(self) -> bool:  # type: ignore[override]
+        return not self.error
+
+    def summary(self) -> str:
+        if self.error:
+            return f"authentication failed: {self.error}"
+        claims = ", ".join(f"{k}={','.join(v)}" for k, v in sorted(self.sub_claims.items())
+                           if k in ("namespace", "service_account_name", "config_name"))
+        return f"gateway issued a t- token; sub-claims {claims}"
+
+    def rows(self):
+        rows = [("request body", json.dumps(self.request, indent=1)), ("HTTP status", self.status)]
+        if self.error:
+            return rows + [("error", self.error)]
+        rows.append(("token", "t-" + mask_secret(self.token[2:])))
+        return rows + [(f"sub-claim {k}", ", ".join(v)) for k, v in sorted(self.sub_claims.items())]
+
+
+def authenticate(url: str, body: dict, ca_pem: str | None = None) -> AuthAnswer:
+    """POST the `/auth` body and keep the exchange; a refusal is returned, not raised."""
+    shown = redacted_auth_body(body)
+    try:
+        status, answer = post_command(url, "auth", body, ca_pem)
+    except GatewayError as exc:
+        return AuthAnswer(shown, exc.status, error=exc.body)
+    claims = ((answer.get("creds") or {}).get("sub_claims")) or {}
+    return AuthAnswer(shown, status, token=answer.get("token", ""), sub_claims=dict(claims))
 
 
 # --- one sync, as the ExternalSecret controller runs it --------------------------------------------
@@ -211,16 +253,16 @@ def sync(cluster, external: Manifest, store: Manifest, ca_pem: str | None = None
         result.auth_request = redacted_auth_body(body)
         command = "auth"
         try:
-            status, auth = _post(url, "auth", body, ca_pem)
+            status, auth = post_command(url, "auth", body, ca_pem)
             result.calls.append(WireCall("auth", result.auth_request, status, {"token": mask_secret(auth["token"])}))
             api_token = auth["token"]
             command = "describe-item"
-            status, described = _post(url, "describe-item", {"name": key, "token": api_token}, ca_pem)
+            status, described = post_command(url, "describe-item", {"name": key, "token": api_token}, ca_pem)
             result.calls.append(WireCall("describe-item", {"name": key}, status,
                                          {k: described.get(k) for k in ("item_name", "item_type", "last_version")}))
             command = "get-secret-value"
             request = {"names": [key], "version": 0, "token": api_token}
-            status, values = _post(url, "get-secret-value", request, ca_pem)
+            status, values = post_command(url, "get-secret-value", request, ca_pem)
             result.calls.append(WireCall("get-secret-value", {"names": [key], "version": 0}, status,
                                          {key: mask_secret(str(values.get(key)))}))
         except GatewayError as exc:

@@ -233,6 +233,15 @@ def reset(settings: Settings | None = None) -> LabStatus:
     return LabStatus(False, None, f"reset: {lab_dir} wiped")
 
 
+def clock_offset(settings: Settings | None = None) -> float:
+    """How far the lab's clock is ahead of real time (0 when it was never moved)."""
+    path = _settings(settings).lab_dir / "clock.json"
+    try:
+        return float(json.loads(path.read_text()).get("offset_seconds", 0))
+    except (OSError, ValueError):
+        return 0.0
+
+
 def advance_clock(seconds: float, settings: Settings | None = None) -> float:
     """Move the lab's clock forward (to expire tokens without waiting). Lab only."""
     settings = _settings(settings)
