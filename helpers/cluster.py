@@ -750,14 +750,14 @@ class Cluster:
 
     def can_i(self, verb: str, resource: str, group: str = "", namespace: str | None = None,
               user: str | None = None, groups: list[str] | None = None,
-              subresource: str | None = None) -> AccessResult:
+              subresource: str | None = None, name: str | None = None) -> AccessResult:
         """`kubectl auth can-i`: for `user` via SubjectAccessReview, else for this identity (self review).
 
         For a ServiceAccount user without explicit `groups`, the groups the API server would give that
         ServiceAccount are added, so the answer matches what its real requests would get.
         """
         attributes = k8s.V1ResourceAttributes(verb=verb, resource=resource, group=group, namespace=namespace,
-                                              subresource=subresource)
+                                              subresource=subresource, name=name)
         doing = f"checking whether {user or self.identity} can {verb} {resource}"
         if user is None:
             review = self._call(doing, self.authz.create_self_subject_access_review,

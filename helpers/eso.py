@@ -249,19 +249,20 @@ def sync(cluster, external: Manifest, store: Manifest, ca_pem: str | None = None
                               f"\"{sa_ref['name']}\": {token_result.error}")
             return result
         result.token = token_result.token
-        body = auth_body(k8s["accessID"], k8s["k8sConfName"], token_result.token)
-        result.auth_request = redacted_auth_body(body)
-        command = "auth"
+        answer = authenticate(url, auth_body(k8s["accessID"], k8s["k8sConfName"], token_result.token), ca_pem)
+        result.auth_request = answer.request
+        result.calls.append(WireCall("auth", answer.request, answer.status,
+                                     {"error": answer.error} if answer.error else {"token": mask_secret(answer.token)}))
+        if not answer.ok:
+            result.message = f"{where}authentication failed: {answer.error}"
+            return result
+        command = "describe-item"
         try:
-            status, auth = post_command(url, "auth", body, ca_pem)
-            result.calls.append(WireCall("auth", result.auth_request, status, {"token": mask_secret(auth["token"])}))
-            api_token = auth["token"]
-            command = "describe-item"
-            status, described = post_command(url, "describe-item", {"name": key, "token": api_token}, ca_pem)
+            status, described = post_command(url, "describe-item", {"name": key, "token": answer.token}, ca_pem)
             result.calls.append(WireCall("describe-item", {"name": key}, status,
                                          {k: described.get(k) for k in ("item_name", "item_type", "last_version")}))
             command = "get-secret-value"
-            request = {"names": [key], "version": 0, "token": api_token}
+            request = {"names": [key], "version": 0, "token": answer.token}
             status, values = post_command(url, "get-secret-value", request, ca_pem)
             result.calls.append(WireCall("get-secret-value", {"names": [key], "version": 0}, status,
                                          {key: mask_secret(str(values.get(key)))}))
@@ -283,9 +284,7 @@ def sync(cluster, external: Manifest, store: Manifest, ca_pem: str | None = None
 
 
 def provider_error(command: str, key: str, exc: GatewayError) -> str:
-    """ESO's wording for a failed call (its Akeyless provider's error strings, v2.9)."""
-    if command == "auth":
-        return f"authentication failed: {exc.body}"
+    """ESO's wording for a failed call after /auth (its Akeyless provider's error strings, v2.9)."""
     if command == "describe-item":
         return "item does not exist" if exc.status == 404 else f"can't describe item: {key}, error: {exc.body}"
     return f"can't get secret value: {exc.body}"
