@@ -146,7 +146,8 @@ def scenarios(p: Probe) -> dict[str, tuple[int, object]]:
     head, claims = decode(token)
     out["token header keys"] = (0, sorted(head))
     out["token claims"] = (0, normalise({k: v for k, v in claims.items() if k not in ("exp", "iat", "nbf", "jti")}))
-    out["token lifetimes"] = (0, {"exp-iat (default)": claims["exp"] - claims["iat"], "nbf==iat": claims["nbf"] == claims["iat"],
+    out["token lifetimes"] = (0, {"exp-iat (default)": claims["exp"] - claims["iat"],
+                                  "nbf==iat": claims["nbf"] == claims["iat"],
                                   "jti is uuid": bool(UID.fullmatch(claims.get("jti", "")))})
     _, long_claims = decode(p.mint("app", {"expirationSeconds": 172800}))
     out["token lifetime 48 h"] = (0, long_claims["exp"] - long_claims["iat"])
@@ -230,14 +231,14 @@ def scenarios(p: Probe) -> dict[str, tuple[int, object]]:
     record("selfsubjectreview as the admin",
            p.call("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews",
                   {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}))
-    record("list in the default namespace: serviceaccounts",
-           (200, [i["metadata"]["name"] for i in p.call("GET", "/api/v1/namespaces/default/serviceaccounts")[1]["items"]]))
-    record("list in the default namespace: configmaps",
-           (200, [i["metadata"]["name"] for i in p.call("GET", "/api/v1/namespaces/default/configmaps")[1]["items"]]))
+    for kind in ("serviceaccounts", "configmaps"):
+        status, listing = p.call("GET", f"/api/v1/namespaces/default/{kind}")
+        record(f"list in the default namespace: {kind}", (status, [i["metadata"]["name"] for i in listing["items"]]))
 
     record("namespace delete", p.call("DELETE", f"/api/v1/namespaces/{NS}"))
     status, after = p.call("GET", f"/api/v1/namespaces/{NS}")
-    out["namespace right after delete"] = (status, normalise(after.get("status", after)) if isinstance(after, dict) else after)
+    out["namespace right after delete"] = (status, normalise(after.get("status", after))
+                                           if isinstance(after, dict) else after)
     return out
 
 
