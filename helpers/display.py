@@ -53,6 +53,10 @@ class Result:
     def __repr__(self) -> str:
         return self.summary()
 
+    def _repr_pretty_(self, printer, cycle) -> None:
+        # IPython asks for this before __repr__, which @dataclass subclasses replace with a field dump
+        printer.text(self.summary())
+
     def _repr_html_(self) -> str:
         colour = "#2e7d32" if self.ok else "#c62828"
         badge = "✔" if self.ok else "✘"
@@ -92,6 +96,9 @@ class Failure(Result):
 
     def __repr__(self) -> str:
         return self.summary() + (f"\n  hint: {self.hint}" if self.hint else "")
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        printer.text(repr(self))
 
     def _repr_html_(self) -> str:
         hint = (f"<div style='margin-top:4px'>💡 <b>What to do:</b> {html.escape(self.hint)}</div>"

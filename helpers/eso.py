@@ -198,7 +198,7 @@ class SyncResult(Result):
     target_secret: str
     reason: str                         # SecretSynced or SecretSyncedError
     message: str
-    token: str = ""
+    token: str = field(default="", repr=False)
     auth_request: dict = field(default_factory=dict)
     calls: list[WireCall] = field(default_factory=list)
     values: dict[str, str] = field(default_factory=dict)
