@@ -139,6 +139,9 @@ def scenarios(p: Probe) -> dict[str, tuple[int, object]]:
     record("tokenrequest missing serviceaccount",
            p.call("POST", f"/api/v1/namespaces/{NS}/serviceaccounts/ghost/token",
                   {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}))
+    record("tokenrequest in a missing namespace",
+           p.call("POST", "/api/v1/namespaces/nope/serviceaccounts/ghost/token",
+                  {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}))
     record("tokenrequest bound to a missing pod",
            token_request({"boundObjectRef": {"kind": "Pod", "apiVersion": "v1", "name": "nope"}}))
 

@@ -19,7 +19,7 @@ SCENARIOS = (
     "serviceaccount create", "managedFields on a created object", "serviceaccount invalid name",
     "serviceaccount names in a new namespace",
     "tokenrequest defaults", "tokenrequest 600 s with audience", "tokenrequest 599 s", "tokenrequest 2^32 s",
-    "tokenrequest missing serviceaccount", "tokenrequest bound to a missing pod",
+    "tokenrequest missing serviceaccount", "tokenrequest in a missing namespace", "tokenrequest bound to a missing pod",
     "token header keys", "token claims", "token lifetimes", "token lifetime 48 h",
     "review valid, no audiences", "review valid, issuer audience", "review valid, two audiences",
     "review wrong audience", "review garbage", "review empty token", "review tampered signature", "review expired",
@@ -48,6 +48,7 @@ _GAPS_BY_FINDING = {
     "D2 TokenRequest metadata.uid is the ServiceAccount's uid": (
         "tokenrequest defaults", "tokenrequest 600 s with audience", "tokenrequest metadata.uid is the serviceaccount's"),
     "D3 boundObjectRef to a missing Pod is 404 NotFound": ("tokenrequest bound to a missing pod",),
+    "D10 TokenRequest in a missing namespace names the namespace": ("tokenrequest in a missing namespace",),
     "D4 TokenReview metadata is {} (no creationTimestamp: null)": (
         "review valid, no audiences", "review valid, issuer audience", "review valid, two audiences",
         "review wrong audience", "review garbage", "review tampered signature", "review expired",
