@@ -53,9 +53,13 @@ class Result:
     def __repr__(self) -> str:
         return self.summary()
 
-    def _repr_pretty_(self, printer, cycle) -> None:
-        # IPython asks for this before __repr__, which @dataclass subclasses replace with a field dump
-        printer.text(self.summary())
+    def plain_text(self) -> str:
+        return self.summary()
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        # Jupyter takes text/plain from here rather than from __repr__, which @dataclass subclasses
+        # replace with a dump of every field
+        return {"text/plain": self.plain_text(), "text/html": self._repr_html_()}
 
     def _repr_html_(self) -> str:
         colour = "#2e7d32" if self.ok else "#c62828"
@@ -97,8 +101,8 @@ class Failure(Result):
     def __repr__(self) -> str:
         return self.summary() + (f"\n  hint: {self.hint}" if self.hint else "")
 
-    def _repr_pretty_(self, printer, cycle) -> None:
-        printer.text(repr(self))
+    def plain_text(self) -> str:
+        return repr(self)
 
     def _repr_html_(self) -> str:
         hint = (f"<div style='margin-top:4px'>💡 <b>What to do:</b> {html.escape(self.hint)}</div>"

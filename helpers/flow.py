@@ -462,6 +462,40 @@ class Chapter:
     def eso_sync(self) -> eso.SyncResult:
         return eso.sync(self.cluster, self.external_secret(), self.secret_store(), self._gateway_ca_pem())
 
+    # --- cleanup -------------------------------------------------------------------------------------
+
+    def cleanup(self) -> Note:
+        """Remove what the chapter created. Namespaces stay: a control plane without a controller
+        manager (the real kube-apiserver mode) never finishes deleting one."""
+        p, removed = self.p, []
+
+        def attempt(label: str, action) -> None:
+            try:
+                result = action()
+            except (AkeylessError, LabError) as exc:
+                if getattr(exc, "status", None) not in (404, None):
+                    removed.append((label, f"left in place: {exc.message}"))
+                return
+            if getattr(result, "action", "deleted") != "absent":
+                removed.append((label, "removed"))
+
+        for name in (p.k8s_secret, "akeyless-api-key"):
+            attempt(f"Secret {p.namespace}/{name}", lambda n=name: self.cluster.delete_secret(p.namespace, n))
+        for ns, name in ((p.namespace, "debug-shell"), (p.namespace, p.service_account + "-other"),
+                         (p.other_namespace, p.service_account)):
+            attempt(f"ServiceAccount {ns}/{name}", lambda ns=ns, n=name: self.cluster.delete_service_account(ns, n))
+        attempt("gateway config " + p.k8s_conf_name, lambda: ak.delete_gateway_k8s_config(self.akeyless, p.k8s_conf_name))
+        for role in (p.role, p.role + "-api-key"):
+            attempt("role " + role, lambda r=role: ak.delete_role(self.akeyless, r))
+        for method in (p.auth_method, p.api_key_auth_method, p.other_team_auth_method):
+            attempt("auth method " + method, lambda m=method: ak.delete_auth_method(self.akeyless, m))
+        for path in (p.secret_path, p.other_secret_path):
+            attempt("item " + path, lambda x=path: ak.delete_item(self.akeyless, x))
+        self.state.clear()
+        return Note(f"removed {len([r for r in removed if r[1] == 'removed'])} objects; namespaces "
+                    f"{p.namespace}, {p.reviewer_namespace} and the reviewer stay for the next run", removed,
+                    title="cleanup")
+
 
 @dataclass
 class TokenReviewExchange(Result):
