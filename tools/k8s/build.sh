@@ -8,8 +8,9 @@
 # (CI) reuses binaries built earlier. A binary that is already there is not
 # rebuilt; pass --force to rebuild both. --print-dir prints the directory only.
 #
-# A cold build downloads the modules and compiles for many minutes (measured
-# figures: benchmarks/README.md); run it in the background.
+# Measured on 2 cores (Go 1.26): cold (empty module and build caches) ~5 min wall,
+# ~340 CPU-s, peak RSS 1.8 GB per process; adds ~0.6 GB module cache, ~2.3 GB
+# build cache, 123 MB of binaries. With a warm build cache, --force takes ~5 s.
 set -euo pipefail
 
 K8S_VERSION=v1.34.4
