@@ -7,6 +7,8 @@
 # The cache lives outside the clone so that a fresh clone on the same machine
 # (CI) reuses binaries built earlier. A binary that is already there is not
 # rebuilt; pass --force to rebuild both. --print-dir prints the directory only.
+# WORKSHOP_K8S_BIN_DIR overrides the directory (helpers/lab/apiserver.py reads
+# the same variables).
 #
 # Measured on 2 cores (Go 1.26): cold (empty module and build caches) ~5 min wall,
 # ~340 CPU-s, peak RSS 1.8 GB per process; adds ~0.6 GB module cache, ~2.3 GB
@@ -23,7 +25,7 @@ for arg in "$@"; do
   case $arg in
     --force) force=1 ;;
     --print-dir) echo "$out"; exit 0 ;;
-    -h|--help) sed -n '2,12p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "build.sh: unknown argument '$arg' (use --force, --print-dir or --help)" >&2; exit 2 ;;
   esac
 done
