@@ -25,7 +25,7 @@ for arg in "$@"; do
   case $arg in
     --force) force=1 ;;
     --print-dir) echo "$out"; exit 0 ;;
-    -h|--help) sed -n '2,14p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "build.sh: unknown argument '$arg' (use --force, --print-dir or --help)" >&2; exit 2 ;;
   esac
 done
