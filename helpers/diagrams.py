@@ -96,6 +96,7 @@ STYLE_LINES = (
     "classDef edgeMuted stroke:#9e9e9e,opacity:0.45",
 )
 LIT_COLOUR = "#e65100"
+LIT_NODE_STYLE = "fill:#ffd54f,stroke:#e65100,stroke-width:3px,color:#000"
 SEQUENCE_LIT_RECT = "rect rgba(255, 213, 79, 0.45)"
 
 _EDGE = re.compile(r'^\s*([A-Za-z][\w]*)\s+([a-z][\w-]*)@-->\|"(.*)"\|\s*([A-Za-z][\w]*)\s*$')
@@ -230,6 +231,9 @@ class Diagram:
             for cls, ids in states[group].items():
                 if ids:
                     lines.append(f"    class {','.join(ids)} {cls}")
+        # A diagram's own `style` lines are inlined with !important and beat any class, so the lit
+        # nodes also get a `style` line; being later, it wins over the file's.
+        lines += [f"    style {n} {LIT_NODE_STYLE}" for n in states["nodes"]["stepLit"]]
         lines += [f"    {s}@{{ animate: true }}" for s in states["edges"]["edgeLit"]]
         return base + "\n".join(lines) + "\n"
 

@@ -264,9 +264,9 @@ class Stepper:
     def __repr__(self) -> str:
         return f"stepper over {self.diagram.name} ({len(self.stops)} steps)\n{self.log()}"
 
-    def detail_html(self, index: int | None = None) -> str:
+    def detail_html(self, index: int | None = None, heading: bool = True) -> str:
         index = self.position if index is None else index
-        parts = [f"<div style='font-weight:bold;margin:4px 0'>{html.escape(self.heading(index))}</div>"]
+        parts = [f"<div style='font-weight:bold;margin:4px 0'>{html.escape(self.heading(index))}</div>"] if heading else []
         for text in self.carries(index):
             parts.append(f"<div style='color:#555'>What travels: {html.escape(text)}</div>")
         key = self._detail_key(index)
@@ -323,7 +323,7 @@ class Stepper:
             display(self.drawn, raw=True)
         self._detail.clear_output(wait=True)
         with self._detail:
-            display(HTML(self.detail_html()))
+            display(HTML(self.detail_html(heading=False)))   # the heading is already above the picture
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

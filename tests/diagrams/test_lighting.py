@@ -84,6 +84,7 @@ def test_lighting_appends_and_never_edits_the_file_lines():
     tail = lit.mermaid[len(base.source.rstrip()) + 1:]
     assert "class read-secret edgeLit" in tail and "class AccessRole,Vault stepLit" in tail
     assert "read-secret@{ animate: true }" in tail
+    assert "style Vault fill:#ffd54f" in tail
 
 
 def test_sequence_lighting_wraps_only_the_lit_block():

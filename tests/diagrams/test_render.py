@@ -69,6 +69,10 @@ def test_lit_step_is_styled_in_the_svg(rendered, s):
             assert LIT_COLOUR not in _edge_style(svg, other.id), other.id
     assert "stepLit" in _node_classes(svg, s.source) and "stepLit" in _node_classes(svg, s.target)
     assert re.search(r"\.stepLit&gt;\*\{fill:rgb\(255, 213, 79\)!important", svg)
+    # the lit fill wins over the diagram's own `style` line (both are inlined; the later one counts)
+    node = re.search(rf'<g class="[^"]*stepLit[^"]*" id="[^"]*flowchart-{s.target}-\d+".*?<rect [^>]*style="([^"]*)"',
+                     svg, re.S)
+    assert node and node.group(1).rfind("fill:#ffd54f") > node.group(1).rfind("fill:#c8e6c9")
 
 
 def test_unlit_flowchart_has_no_lit_style(rendered):

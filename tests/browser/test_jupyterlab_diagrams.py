@@ -1,0 +1,189 @@
+"""The diagrams in a real browser: JupyterLab on 127.0.0.1, driven by Playwright with Debian's chromium.
+
+A small notebook in a temp dir shows one lit diagram and the step-through widget; the test runs
+both cells, checks JupyterLab's own Mermaid renderer drew them (no parse warning) with the lit step
+styled, clicks Next, checks the highlight moved, and saves a screenshot under build/browser/.
+"""
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers.config import PROJECT_ROOT
+from helpers.diagrams import LIT_COLOUR
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = PROJECT_ROOT / "build" / "browser"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason=f"{CHROMIUM} is missing: apt-get install -y chromium fonts-liberation"),
+]
+
+CELLS = [
+    "from helpers import diagrams\n"
+    "diagrams.show('kubernetes-auth-flow', 'token-review')",
+    "from helpers.display import stepper\n"
+    "stepper('kubernetes-auth-flow', {'jwt-mounted': '<b>JWT</b> mounted in the pod',\n"
+    "                                 'auth-request': '<b>POST /auth</b> sent'})",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def jupyterlab(tmp_path_factory):
+    """JupyterLab serving a temp dir with the test notebook; yields (base url, token, notebook name)."""
+    root = tmp_path_factory.mktemp("lab-root")
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
+    nbformat.write(notebook, root / "diagrams.ipynb")
+    port, token = _free_port(), secrets.token_hex(16)
+    state = tmp_path_factory.mktemp("lab-state")
+    # No "get notified about Jupyter news?" toast over the screenshot (news_url=None stops the fetch only).
+    notification = state / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    notification.parent.mkdir(parents=True)
+    notification.write_text('{"fetchNews": "false", "checkForUpdates": false}')
+    env = dict(os.environ,
+               PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
+               JUPYTER_CONFIG_DIR=str(state / "config"), JUPYTER_RUNTIME_DIR=str(state / "runtime"),
+               JUPYTERLAB_SETTINGS_DIR=str(state / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(state / "workspaces"),
+               MERMAID_INK_SERVER="http://127.0.0.1:9")
+    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+           f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+           "--ServerApp.port_retries=0", "--LabApp.news_url=None", "--allow-root",
+           "--LabApp.expose_app_in_browser=True",
+           "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    log = open(state / "jupyterlab.log", "wb")
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"JupyterLab exited ({proc.returncode}):\n{(state / 'jupyterlab.log').read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("JupyterLab did not answer within 60 s")
+            time.sleep(0.25)
+        yield base, token, "diagrams.ipynb"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _svg(img) -> str:
+    return urllib.parse.unquote(img.get_attribute("src").split(",", 1)[1])
+
+
+def _edge_style(svg: str, edge_id: str) -> str:
+    tag = re.search(rf'<path [^>]*data-id="{re.escape(edge_id)}"[^>]*>', svg)
+    assert tag, f"edge {edge_id} is not in the rendered SVG"
+    style = re.search(r'style="([^"]*)"', tag.group(0))
+    return style.group(1) if style else ""
+
+
+def _run_all_cells(page) -> None:
+    """Run every cell through JupyterLab's own command (the app is exposed for tests), which queues
+    the cells even while the kernel is still connecting; key presses sent then are lost."""
+    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands.hasCommand('notebook:run-all-cells')",
+                           timeout=60_000)
+    page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputArea-editor").first.click()
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    page.wait_for_function(
+        rf"""() => [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')]
+                 .filter(p => /\[\d+\]/.test(p.textContent)).length >= {len(CELLS)}""", timeout=60_000)
+
+
+def test_lit_diagram_and_stepper_render_in_jupyterlab(jupyterlab):
+    from playwright.sync_api import sync_playwright
+
+    base, token, name = jupyterlab
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        try:
+            off_box = []
+            page.on("request", lambda r: off_box.append(r.url) if not r.url.startswith(
+                ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")) else None)
+            page.goto(f"{base}/lab/tree/{name}?token={token}&reset")
+            page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell", timeout=60_000)
+            page.wait_for_selector(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']",
+                                   timeout=60_000)
+            _run_all_cells(page)
+
+            # 1. the lit diagram, drawn by JupyterLab's own (offline) Mermaid renderer
+            page.wait_for_selector(".jp-RenderedMermaid img", timeout=60_000)
+            page.wait_for_selector(".workshop-stepper .jp-RenderedMermaid img", timeout=60_000)
+            assert page.locator(".jp-RenderedMermaid.jp-mod-warning").count() == 0
+            lit = _svg(page.locator(".jp-RenderedMermaid img").first)
+            assert "flowchart-v2" in lit
+            assert f"stroke:{LIT_COLOUR}" in _edge_style(lit, "token-review")
+            assert LIT_COLOUR not in _edge_style(lit, "review-result")
+            assert "stepLit" in lit
+
+            # 2. the stepper starts on arrow 1 ...
+            stepper_img = page.locator(".workshop-stepper .jp-RenderedMermaid img").first
+            first = _svg(stepper_img)
+            assert f"stroke:{LIT_COLOUR}" in _edge_style(first, "jwt-mounted")
+            assert "JWT" in page.locator(".workshop-stepper").inner_text()
+
+            # ... and Next moves the highlight to arrow 2
+            page.get_by_role("button", name="Next").click()
+            page.wait_for_function(
+                """(colour) => {
+                    const img = document.querySelector('.workshop-stepper .jp-RenderedMermaid img');
+                    if (!img) return false;
+                    const svg = new DOMParser().parseFromString(
+                        decodeURIComponent(img.src.split(',').slice(1).join(',')), 'image/svg+xml');
+                    const edge = svg.querySelector('path[data-id="auth-request"]');
+                    return !!edge && (edge.getAttribute('style') || '').includes(colour);
+                }""", arg=LIT_COLOUR,
+                timeout=30_000)
+            page.wait_for_selector(".workshop-stepper .jp-RenderedMermaid img", timeout=30_000)
+            moved = _svg(page.locator(".workshop-stepper .jp-RenderedMermaid img").first)
+            assert f"stroke:{LIT_COLOUR}" in _edge_style(moved, "auth-request")
+            assert LIT_COLOUR not in _edge_style(moved, "jwt-mounted")
+            assert "#2e7d32" in _edge_style(moved, "jwt-mounted")          # arrow 1 is now done
+            assert "Step 2/8: ESO → AuthMethod" in page.locator(".workshop-stepper").inner_text()
+            assert "POST /auth" in page.locator(".workshop-stepper").inner_text()
+            assert page.locator(".jp-RenderedMermaid.jp-mod-warning").count() == 0
+
+            page.locator(".workshop-stepper").scroll_into_view_if_needed()
+            page.screenshot(path=str(SCREENSHOTS / "stepper.png"), full_page=False)
+            page.locator(".workshop-stepper").screenshot(path=str(SCREENSHOTS / "stepper-widget.png"))
+            assert not [u for u in off_box if "mermaid" in u], off_box
+        except Exception:
+            page.screenshot(path=str(SCREENSHOTS / "failure.png"))
+            raise
+        finally:
+            browser.close()
