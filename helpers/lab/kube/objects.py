@@ -68,7 +68,14 @@ def prepare(resource: Resource, obj, namespace: str, url_name: str | None = None
 
 
 def _namespace(obj: dict) -> list[FieldError]:
-    obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+    spec = obj.get("spec")
+    if spec is None:
+        spec = obj["spec"] = {}
+    if not isinstance(spec, dict):
+        raise status.bad_request("spec must be a JSON object (NamespaceSpec)")
+    finalizers = spec.setdefault("finalizers", ["kubernetes"])
+    if not isinstance(finalizers, list) or not all(isinstance(f, str) for f in finalizers):
+        raise status.bad_request("spec.finalizers must be a list of strings")
     obj["status"] = {"phase": "Active"}
     return []
 
@@ -115,6 +122,17 @@ def _secret(obj: dict) -> list[FieldError]:
     elif not isinstance(secret_type, str):
         raise status.bad_request("type must be a string")
     return errors
+
+
+def _service_account(obj: dict) -> list[FieldError]:
+    for field in ("secrets", "imagePullSecrets"):
+        value = obj.get(field)
+        if value is not None and (not isinstance(value, list) or not all(isinstance(v, dict) for v in value)):
+            raise status.bad_request(f"{field} must be a list of object references")
+    automount = obj.get("automountServiceAccountToken")
+    if automount is not None and not isinstance(automount, bool):
+        raise status.bad_request("automountServiceAccountToken must be true or false")
+    return []
 
 
 def _configmap(obj: dict) -> list[FieldError]:
@@ -192,6 +210,7 @@ def _binding(obj: dict) -> list[FieldError]:
 
 _KIND_RULES = {
     NAMESPACES.plural: _namespace,
+    "serviceaccounts": _service_account,
     SECRETS.plural: _secret,
     CONFIGMAPS.plural: _configmap,
     "clusterroles": _rules,
