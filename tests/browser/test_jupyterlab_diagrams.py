@@ -110,15 +110,24 @@ def _edge_style(svg: str, edge_id: str) -> str:
 
 
 def _run_all_cells(page) -> None:
-    """Run every cell through JupyterLab's own command (the app is exposed for tests), which queues
-    the cells even while the kernel is still connecting; key presses sent then are lost."""
+    """Run every cell with JupyterLab's own command (the app is exposed for tests), once the
+    kernel reports Idle. A run asked for while the session is still being set up is dropped
+    silently, so it is asked for again if no cell has started."""
     page.wait_for_function("() => window.jupyterapp && window.jupyterapp.commands.hasCommand('notebook:run-all-cells')",
                            timeout=60_000)
-    page.locator(".jp-NotebookPanel .jp-CodeCell .jp-InputArea-editor").first.click()
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_function(
-        rf"""() => [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')]
-                 .filter(p => /\[\d+\]/.test(p.textContent)).length >= {len(CELLS)}""", timeout=60_000)
+    page.wait_for_function("() => /\\|\\s*Idle/.test(document.querySelector('#jp-main-statusbar')"
+                           "?.textContent || '')", timeout=60_000)
+    started = rf"""() => [...document.querySelectorAll('.jp-NotebookPanel .jp-CodeCell .jp-InputPrompt')]
+                         .filter(p => /\[[\d*]+\]/.test(p.textContent)).length >= {len(CELLS)}"""
+    for attempt in range(3):
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        try:
+            page.wait_for_function(started, timeout=10_000)
+            break
+        except Exception:  # playwright's TimeoutError: the request was dropped, ask again
+            if attempt == 2:
+                raise
+    page.wait_for_function(started.replace("[\\d*]+", "\\d+"), timeout=60_000)
 
 
 def test_lit_diagram_and_stepper_render_in_jupyterlab(jupyterlab):
