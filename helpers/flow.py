@@ -43,6 +43,7 @@ class Parameters:
     other_namespace: str = "other-team"
     eso_namespace: str = "external-secrets"
     akeyless_url: str = ""
+    secret_value: str = ""               # "" = random on every run
     kubeconfig: str = ""
     context: str = ""
     reveal: bool = False
@@ -204,7 +205,7 @@ class Chapter:
 
     def seed_secret(self) -> Result:
         """The admin stores the secret the workload needs (random on every run; never displayed)."""
-        value = secrets.token_urlsafe(18)
+        value = self.p.secret_value or secrets.token_urlsafe(18)
         self.state["secret_value"] = value
         for path in (self.p.secret_path, self.p.other_secret_path):
             self._recreate(lambda p=path: ak.delete_item(self.akeyless, p),
