@@ -400,3 +400,27 @@ def use_local_mermaid_ink(settings: Settings | None = None) -> str | None:
                          "chromium are installed (see tools/mermaid); helpers.diagrams.show(...) draws offline anyway")
         return None
     return url
+
+
+def via_mermaid_py(name: str = FLOW, step: str | int | None = None, settings: Settings | None = None):
+    """The same diagram drawn by mermaid-py's `Mermaid` class, rendered by the lab's local mermaid.ink
+    (offline). Without a local renderer it falls back to the native Diagram, which JupyterLab draws."""
+    diagram = show(name, step)
+    url = use_local_mermaid_ink(settings)
+    if url is None:
+        return diagram
+    import mermaid
+    return MermaidPyDrawing(diagram, mermaid.Mermaid(diagram.mermaid), url)
+
+
+@dataclass(frozen=True)
+class MermaidPyDrawing:
+    """A mermaid-py drawing with a stable one-line text form (its own repr is a memory address)."""
+
+    diagram: "Diagram"
+    drawing: object
+    server: str
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/plain": f"{self.diagram.describe()} (drawn by mermaid-py through the lab's local renderer)",
+                "text/html": self.drawing._repr_html_()}

@@ -201,6 +201,9 @@ class Chapter:
     def diagram(self, step: str | int | None = None):
         return diagrams.show(diagrams.FLOW, step)
 
+    def diagram_with_mermaid_py(self):
+        return diagrams.via_mermaid_py(diagrams.FLOW, settings=self.settings)
+
     # --- why authentication matters --------------------------------------------------------------
 
     def seed_secret(self) -> Result:
