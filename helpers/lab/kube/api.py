@@ -13,7 +13,7 @@ from aiohttp import web
 from . import bootstrap, discovery, objects, patch, protobuf, status
 from .authn import Authenticator, impersonate
 from .authz import Attributes, Authorizer, User
-from .resources import NAMESPACES, Resource, lookup
+from .resources import GROUPS, NAMESPACES, Resource, lookup
 from .reviews import Reviews
 from .selectors import select
 from .store import Store, rfc3339
@@ -73,6 +73,20 @@ def _error(exc: status.ApiError) -> web.Response:
     return _json(exc.status(), exc.code)
 
 
+JWKS_TYPE = "application/jwk-set+json"
+
+
+def _negotiate(request: web.Request, produces: str) -> None:
+    """The Accept check of the API server's go-restful routes: a media range matches only as */* or
+    exactly (case-sensitive, no type/* wildcards, quality ignored); no Accept header means */*."""
+    accept = request.headers.get("Accept", "") or "*/*"
+    for item in accept.split(","):
+        media = item.split(";", 1)[0].strip()
+        if media in ("*/*", produces):
+            return
+    raise status.not_acceptable(produces)
+
+
 class KubeAPI:
     def __init__(self, ctx):
         self.ctx = ctx
@@ -80,10 +94,9 @@ class KubeAPI:
         bootstrap.ensure(self.store)
         self.tokens = TokenAuthority(ctx.pki, ctx.issuer)
         self.authorizer = Authorizer(self.store)
-        admin_token = ctx.pki.admin_token
-        self.reviews = Reviews(self.store, self.tokens, self.authorizer, ctx.clock.now, None, admin_token)
-        self.authn = Authenticator(admin_token, self.tokens, ctx.clock.now, self.reviews.lookup)
-        self.reviews.admin = self.authn.admin
+        self.reviews = Reviews(self.store, self.tokens, self.authorizer, ctx.clock.now)
+        self.authn = Authenticator(ctx.pki.admin_token, self.tokens, ctx.clock.now, self.reviews.lookup)
+        self.reviews.authenticate_token = self.authn.token      # one token cache for requests and reviews
 
     # --- entry point -------------------------------------------------------------------------------
 
@@ -94,8 +107,9 @@ class KubeAPI:
             return _error(exc)
         except Exception as exc:  # noqa: BLE001 - a bug must still answer as a Status, never a traceback page
             traceback.print_exc(file=sys.stderr)
-            return _error(status.ApiError(500, "InternalError",
-                                          f"Internal error occurred: {type(exc).__name__}: {exc}", {}))
+            cause = f"{type(exc).__name__}: {exc}"
+            return _error(status.ApiError(500, "InternalError", f"Internal error occurred: {cause}",
+                                          {"causes": [{"message": cause}]}))
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         peercert = request.transport.get_extra_info("peercert") if request.transport else None
@@ -126,11 +140,14 @@ class KubeAPI:
             return web.Response(text="ok", content_type="text/plain")
         if path in ("/version", "/version/"):
             return _json(discovery.version())
-        if path == "/.well-known/openid-configuration":
+        if path in ("/.well-known/openid-configuration", "/.well-known/openid-configuration/"):
+            _negotiate(request, "application/json")
             base = self.ctx.kube_url or f"https://{request.host}"
             return _json(discovery.openid_configuration(self.ctx.issuer, f"{base}/openid/v1/jwks"))
-        if path == "/openid/v1/jwks":
-            return web.Response(text=json.dumps(self.tokens.jwks()), content_type="application/jwk-set+json")
+        if path in ("/openid/v1/jwks", "/openid/v1/jwks/"):
+            # served only as jwk-set+json, without a charset parameter: a strict Accept gets a 406
+            _negotiate(request, JWKS_TYPE)
+            return web.Response(body=json.dumps(self.tokens.jwks()).encode(), content_type=JWKS_TYPE)
         parts = [p for p in path.split("/") if p]
         document = None
         if parts == ["api"]:
@@ -144,8 +161,12 @@ class KubeAPI:
         elif len(parts) == 3 and parts[0] == "apis":
             document = discovery.resource_list(parts[1], parts[2])
         if document is None:
-            # /openapi/v2, /openapi/v3 and anything unknown: kubectl falls back to discovery on a 404
-            raise status.page_not_found()
+            # /openapi/v2, /openapi/v3 and anything unknown: kubectl falls back to discovery on a 404. Paths
+            # outside the API's own prefixes reach the server's plain mux, whose 404 is text, not a Status.
+            if parts and (parts[0] in ("api", "version") or (parts[0] == "apis" and len(parts) > 1
+                                                             and parts[1] in GROUPS)):
+                raise status.page_not_found()
+            return web.Response(text="404 page not found\n", status=404)
         return _json(document)
 
     # --- resource URLs -----------------------------------------------------------------------------

@@ -1,14 +1,26 @@
 """Authentication: who is calling. Client certificate first, then the bearer token, else system:anonymous,
-in the order of the API server's authenticator chain; then impersonation (Impersonate-* headers)."""
+in the order of the API server's authenticator chain; then impersonation (Impersonate-* headers).
+
+Bearer tokens go through kube-apiserver's token success cache: a token that authenticated for a set of
+audiences keeps authenticating, with the same user, for SUCCESS_TTL seconds (--token-success-cache-ttl's
+default), even if its ServiceAccount is deleted or recreated meanwhile. Failures are not cached. TokenReview
+and request authentication share the cache, so revoking a ServiceAccount takes effect within 10 s, not at
+once. The cache runs on the lab clock: advancing it by 10 s or more empties it.
+"""
 from __future__ import annotations
 
+import hashlib
 import hmac
+import json
 from typing import Callable
 
 from . import status
 from .authz import ANONYMOUS, Attributes, User
 from .resources import AUTHN, Resource
-from .tokens import TokenAuthority, sa_groups
+from .tokens import TokenAuthority, Verdict, sa_groups
+
+SUCCESS_TTL = 10.0
+_PRUNE_AT = 512         # entries before expired ones are swept out
 
 _USERS = Resource("", "v1", "users", "User", False)
 _GROUPS = Resource("", "v1", "groups", "Group", False)
@@ -39,6 +51,7 @@ class Authenticator:
         self._tokens = tokens
         self._now = now
         self._lookup = lookup
+        self._successes: dict[bytes, tuple[float, Verdict]] = {}    # key -> (lab time it expires, verdict)
         # the real-apiserver mode names its token-file admin the same way (helpers/lab/apiserver.py)
         self.admin = User("lab-admin", uid="lab-admin", groups=("system:masters", "system:authenticated"))
 
@@ -49,13 +62,31 @@ class Authenticator:
         parts = authorization.strip().split(" ")
         if len(parts) < 2 or parts[0].lower() != "bearer" or not parts[1]:
             return ANONYMOUS
-        token = parts[1]
-        if hmac.compare_digest(token.encode(), self._admin_token.encode()):
-            return self.admin
-        verdict = self._tokens.verify(token, self._now(), None, self._lookup)
+        verdict = self.token(parts[1])
         if not verdict.authenticated:
             raise status.unauthorized()
         return User(verdict.username, verdict.uid, tuple(verdict.groups), verdict.extra)
+
+    def token(self, token: str, audiences: list[str] | None = None) -> Verdict:
+        """Authenticate a bearer token for `audiences` (empty: the API server's own), through the success
+        cache. A TokenReview and a request's Authorization header end up here alike."""
+        wanted = list(audiences) if audiences else list(self._tokens.api_audiences)
+        key = hashlib.sha256(json.dumps([wanted, token]).encode()).digest()
+        now = self._now()
+        cached = self._successes.get(key)
+        if cached is not None and now < cached[0]:
+            return cached[1]
+        if hmac.compare_digest(token.encode(), self._admin_token.encode()):
+            # a static token is audience-agnostic: it is valid for whatever audiences were asked for
+            verdict = Verdict(True, username=self.admin.name, uid=self.admin.uid, groups=list(self.admin.groups),
+                              audiences=wanted)
+        else:
+            verdict = self._tokens.verify(token, now, wanted, self._lookup)
+        if verdict.authenticated:
+            if len(self._successes) >= _PRUNE_AT:
+                self._successes = {k: v for k, v in self._successes.items() if now < v[0]}
+            self._successes[key] = (now + SUCCESS_TTL, verdict)
+        return verdict
 
 
 def impersonate(user: User, headers, authorize: Callable[[Attributes], tuple[bool, str]]) -> User:

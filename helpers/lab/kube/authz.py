@@ -147,10 +147,9 @@ class Authorizer:
         return False, "RBAC: " + (errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]")
 
     def rules_for(self, user: User, namespace: str) -> tuple[list[dict], list[dict], bool]:
-        """SelfSubjectRulesReview: (resource rules, non-resource rules, incomplete)."""
-        if MASTERS in user.groups:
-            return ([{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
-                    [{"verbs": ["*"], "nonResourceURLs": ["*"]}], False)
+        """SelfSubjectRulesReview: (resource rules, non-resource rules, incomplete). Unlike authorize(),
+        system:masters gets no shortcut: upstream lists what RBAC grants, which for the admin includes the
+        bootstrap cluster-admin binding's wildcards."""
         resource_rules, url_rules = [], []
         for _, rules in self._bindings(user, namespace):
             for rule in rules:

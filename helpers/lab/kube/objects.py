@@ -77,6 +77,13 @@ def _namespace(obj: dict) -> list[FieldError]:
     if not isinstance(finalizers, list) or not all(isinstance(f, str) for f in finalizers):
         raise status.bad_request("spec.finalizers must be a list of strings")
     obj["status"] = {"phase": "Active"}
+    # the API server's Namespace defaulting: this label always names the namespace, on create and on every
+    # update, so a label selector can pick namespaces by name
+    labels = obj["metadata"].get("labels")
+    if not isinstance(labels, dict):
+        labels = obj["metadata"]["labels"] = {}
+    if obj["metadata"].get("name"):
+        labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]
     return []
 
 

@@ -2,19 +2,25 @@
 access reviews. Pure semantics over the store, the token authority and the authorizer; no HTTP here."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Callable
 
 from . import status
 from .authz import Attributes, Authorizer, User
-from .resources import AUTHN, AUTHZ, SECRETS, SERVICEACCOUNTS
+from .resources import AUTHN, AUTHZ, NAMESPACES, SECRETS, SERVICEACCOUNTS, Resource
 from .status import FieldError
-from .store import Store, rfc3339
+from .store import Store, go_order, rfc3339
 from .tokens import TokenAuthority, Verdict
 
 MIN_EXPIRATION = 600
 MAX_EXPIRATION = 1 << 32
 DEFAULT_EXPIRATION = 3600
+# kinds a token can be bound to upstream that the lab does not serve: named only in NotFound errors
+PODS = Resource("", "v1", "pods", "Pod", True)
+NODES = Resource("", "v1", "nodes", "Node", False)
+
+log = logging.getLogger("helpers.lab.kube")
 
 
 @dataclass
@@ -23,8 +29,7 @@ class Reviews:
     tokens: TokenAuthority
     authorizer: Authorizer
     now: Callable[[], float]
-    admin: User
-    admin_token: str
+    authenticate_token: Callable[[str, list], Verdict] | None = None    # authn.Authenticator.token
 
     def lookup(self, kind: str, namespace: str, name: str) -> dict | None:
         resource = SERVICEACCOUNTS if kind == "ServiceAccount" else SECRETS
@@ -33,8 +38,10 @@ class Reviews:
     # --- TokenRequest ------------------------------------------------------------------------------
 
     def token_request(self, namespace: str, name: str, body: dict) -> dict:
+        # the upstream order: decoding, namespace lifecycle (admission), body name/namespace, the
+        # ServiceAccount, then validation, then the bound object
         spec = _object(body.get("spec"), "spec")
-        meta = _object(body.get("metadata"), "metadata")
+        meta = dict(_object(body.get("metadata"), "metadata"))
         audiences = spec.get("audiences") or []
         if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
             raise status.bad_request("spec.audiences must be a list of strings")
@@ -44,6 +51,16 @@ class Reviews:
         if isinstance(expiration, bool) or not isinstance(expiration, int):
             raise status.bad_request(f"spec.expirationSeconds must be an integer number of seconds, not "
                                      f"{expiration!r}")
+        if not self.store.namespace_exists(namespace):
+            raise status.not_found(NAMESPACES, namespace)
+        for field, url_value, what in (("name", name, "name"), ("namespace", namespace, "namespace")):
+            if meta.get(field) and meta[field] != url_value:
+                raise status.invalid("TokenRequest", AUTHN, name, [FieldError(
+                    f"metadata.{field}", "FieldValueInvalid", meta[field],
+                    f"must match the service account {what} if specified")])
+        sa = self.store.peek(SERVICEACCOUNTS, namespace, name)
+        if sa is None:
+            raise status.not_found(SERVICEACCOUNTS, name)
         errors = []
         if expiration < MIN_EXPIRATION:
             errors.append(FieldError("spec.expirationSeconds", "FieldValueInvalid", expiration,
@@ -53,21 +70,15 @@ class Reviews:
                                      "may not specify a duration larger than 2^32 seconds"))
         if errors:
             raise status.invalid("TokenRequest", AUTHN, str(meta.get("name") or ""), errors)
-        for field, url_value, what in (("name", name, "name"), ("namespace", namespace, "namespace")):
-            if meta.get(field) and meta[field] != url_value:
-                raise status.invalid("TokenRequest", AUTHN, name, [FieldError(
-                    f"metadata.{field}", "FieldValueInvalid", meta[field],
-                    f"must match the service account {what} if specified")])
-        sa = self.store.peek(SERVICEACCOUNTS, namespace, name)
-        if sa is None:
-            raise status.not_found(SERVICEACCOUNTS, name)
         bound = self._bound_object(namespace, spec.get("boundObjectRef"))
         audiences = audiences or list(self.tokens.api_audiences)
         now = self.now()
         token, expires = self.tokens.mint(sa, audiences, expiration, now, bound)
+        # the response carries the ServiceAccount's name, namespace and uid, and whatever else the request's
+        # metadata held (labels, annotations)
+        meta.update(name=name, namespace=namespace, uid=sa["metadata"]["uid"], creationTimestamp=rfc3339(now))
         return {
-            "kind": "TokenRequest", "apiVersion": f"{AUTHN}/v1",
-            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": rfc3339(now)},
+            "kind": "TokenRequest", "apiVersion": f"{AUTHN}/v1", "metadata": go_order(meta),
             "spec": {"audiences": audiences, "expirationSeconds": expiration,
                      "boundObjectRef": spec.get("boundObjectRef")},
             "status": {"token": token, "expirationTimestamp": rfc3339(expires)},
@@ -77,18 +88,24 @@ class Reviews:
         if ref is None:
             return None
         ref = _object(ref, "spec.boundObjectRef")
-        kind, name = ref.get("kind"), ref.get("name") or ""
-        if kind != "Secret":
-            # the lab runs no pods or nodes, so a token can only be bound to a Secret
-            raise status.ApiError(400, "BadRequest", f"cannot bind token for {kind or 'an object without a kind'} "
-                                  f'"{name}": the lab only supports boundObjectRef kind Secret (it has no pods)')
+        kind, name = ref.get("kind") or "", ref.get("name") or ""
+        api_version = str(ref.get("apiVersion") or "")
+        group, _, version = api_version.rpartition("/")
+        if group == "" and kind in ("Pod", "Node"):
+            # the lab runs no pods or nodes, so every one a token could be bound to is missing
+            log.info("TokenRequest bound to %s %r: the lab has no pods or nodes; bind to a Secret instead",
+                     kind, name)
+            raise status.not_found(PODS if kind == "Pod" else NODES, name)
+        if group != "" or kind != "Secret":
+            raise status.bad_request(f"cannot bind token to object of type {group}/{version}, Kind={kind}")
         secret = self.store.peek(SECRETS, namespace, name)
         if secret is None:
             raise status.not_found(SECRETS, name)
         if ref.get("uid") and ref["uid"] != secret["metadata"]["uid"]:
-            raise status.ApiError(409, "Conflict", f"the UID in the bound object reference ({ref['uid']}) does "
-                                  f"not match the UID in record. The object might have been deleted and then "
-                                  f"recreated", {"name": name, "kind": "secrets"})
+            # upstream names the kind (not the resource) in this Conflict
+            raise status.ApiError(409, "Conflict", f'Operation cannot be fulfilled on Secret "{name}": the UID in '
+                                  f"the bound object reference ({ref['uid']}) does not match the UID in record. The "
+                                  f"object might have been deleted and then recreated", {"name": name, "kind": "Secret"})
         return {"kind": "Secret", "name": name, "uid": secret["metadata"]["uid"]}
 
     # --- TokenReview ------------------------------------------------------------------------------
@@ -101,13 +118,7 @@ class Reviews:
         audiences = spec.get("audiences") or []
         if not isinstance(audiences, list) or not all(isinstance(a, str) for a in audiences):
             raise status.bad_request("spec.audiences must be a list of strings")
-        wanted = audiences or list(self.tokens.api_audiences)
-        if token == self.admin_token:
-            # a static token is audience-agnostic: it is valid for whatever audiences were asked for
-            verdict = Verdict(True, username=self.admin.name, uid=self.admin.uid, groups=list(self.admin.groups),
-                              audiences=wanted)
-        else:
-            verdict = self.tokens.verify(token, self.now(), wanted, self.lookup)
+        verdict = self.authenticate_token(token, audiences)
         result = {}
         if verdict.authenticated:
             result["authenticated"] = True
@@ -124,10 +135,10 @@ class Reviews:
 
     # --- who am I / may I -------------------------------------------------------------------------
 
-    @staticmethod
-    def self_subject_review(user: User, body: dict) -> dict:
-        return {"kind": "SelfSubjectReview", "apiVersion": f"{AUTHN}/v1", "metadata": _review_meta(body),
-                "status": {"userInfo": user.info()}}
+    def self_subject_review(self, user: User, body: dict) -> dict:
+        # upstream answers with a fresh object: the request's metadata is dropped, the time is stamped
+        return {"kind": "SelfSubjectReview", "apiVersion": f"{AUTHN}/v1",
+                "metadata": {"creationTimestamp": rfc3339(self.now())}, "status": {"userInfo": user.info()}}
 
     def access_review(self, kind: str, caller: User, body: dict, namespace: str = "") -> dict:
         spec = _object(body.get("spec"), "spec")
@@ -137,7 +148,7 @@ class Reviews:
             raise status.invalid(kind, AUTHZ, "", [FieldError(
                 "spec.resourceAttributes", "FieldValueInvalid", resource_attrs,
                 "exactly one of nonResourceAttributes or resourceAttributes must be specified")])
-        if kind == "SubjectAccessReview":
+        if kind in ("SubjectAccessReview", "LocalSubjectAccessReview"):
             user_name = spec.get("user") or ""
             groups = spec.get("groups") or []
             if not user_name and not groups:
@@ -150,10 +161,10 @@ class Reviews:
         if resource_attrs is not None:
             attrs_in = _object(resource_attrs, "spec.resourceAttributes")
             ns = str(attrs_in.get("namespace") or "")
-            if kind == "LocalSubjectAccessReview" and ns and ns != namespace:
-                raise status.bad_request(f"spec.resourceAttributes.namespace must match namespace: {namespace}")
-            if kind == "LocalSubjectAccessReview":
-                ns = namespace
+            if kind == "LocalSubjectAccessReview" and ns != namespace:
+                # upstream validates the decoded object, whose kind is not set yet: hence the bare group
+                raise status.invalid("", AUTHZ, "", [FieldError(
+                    "spec.resourceAttributes.namespace", "FieldValueInvalid", ns, "must match metadata.namespace")])
             attrs = Attributes(subject, str(attrs_in.get("verb") or ""), namespace=ns,
                                group=str(attrs_in.get("group") or ""), resource=str(attrs_in.get("resource") or ""),
                                subresource=str(attrs_in.get("subresource") or ""), name=str(attrs_in.get("name") or ""))
@@ -166,15 +177,16 @@ class Reviews:
             result["reason"] = reason
         meta = _review_meta(body)
         if namespace:
-            meta["namespace"] = namespace
+            meta = go_order(dict(meta, namespace=namespace))
         return {"kind": kind, "apiVersion": f"{AUTHZ}/v1", "metadata": meta, "spec": spec, "status": result}
 
     def rules_review(self, caller: User, body: dict) -> dict:
         spec = _object(body.get("spec"), "spec")
         namespace = spec.get("namespace") or ""
         resource_rules, url_rules, incomplete = self.authorizer.rules_for(caller, str(namespace))
-        return {"kind": "SelfSubjectRulesReview", "apiVersion": f"{AUTHZ}/v1", "metadata": _review_meta(body),
-                "spec": spec, "status": {"resourceRules": resource_rules, "nonResourceRules": url_rules,
+        # upstream answers with a new object that keeps neither the request's spec nor its metadata
+        return {"kind": "SelfSubjectRulesReview", "apiVersion": f"{AUTHZ}/v1", "metadata": {},
+                "spec": {}, "status": {"resourceRules": resource_rules, "nonResourceRules": url_rules,
                                          "incomplete": incomplete}}
 
 
@@ -187,6 +199,5 @@ def _object(value, where: str) -> dict:
 
 
 def _review_meta(body: dict) -> dict:
-    meta = dict(_object(body.get("metadata"), "metadata"))
-    meta["creationTimestamp"] = None
-    return meta
+    """A review echoes the request's metadata; an unset creationTimestamp is omitted, not null."""
+    return go_order(dict(_object(body.get("metadata"), "metadata")))

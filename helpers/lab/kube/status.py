@@ -21,7 +21,7 @@ class ApiError(Exception):
     def status(self) -> dict:
         body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                 "message": self.message, "reason": self.reason}
-        if self.details:
+        if self.details is not None:        # {} is sent as {}: generic errors carry empty details upstream
             body["details"] = self.details
         body["code"] = self.code
         return body
@@ -71,11 +71,15 @@ def forbidden(resource: Resource | None, name: str, why: str) -> ApiError:
 
 
 def method_not_allowed() -> ApiError:
-    return ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+    return ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource", {})
 
 
 def page_not_found() -> ApiError:
     return ApiError(404, "NotFound", "the server could not find the requested resource", {})
+
+
+def not_acceptable(available: str) -> ApiError:
+    return ApiError(406, "NotAcceptable", f"406: Not Acceptable\n\nAvailable representations: {available}", {})
 
 
 def unsupported_media_type(accepted: str) -> ApiError:
@@ -125,6 +129,7 @@ def invalid(kind: str, group: str, name: str, errors: list[FieldError]) -> ApiEr
     details = {"name": name} if name else {}
     if group:
         details["group"] = group
-    details["kind"] = kind
+    if kind:
+        details["kind"] = kind
     details["causes"] = [{"reason": e.kind, "message": e.body(), "field": e.field} for e in errors]
     return ApiError(422, "Invalid", f'{qualified} "{name}" is invalid: {text}', details)

@@ -25,6 +25,18 @@ def rfc3339(epoch: float) -> str:
     return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# ObjectMeta's field order in the API server's JSON; clients do not care, but a learner reading raw output
+# sees the same layout as on a real cluster
+_META_ORDER = ("name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
+               "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
+               "ownerReferences", "finalizers", "managedFields")
+
+
+def go_order(meta: dict) -> dict:
+    rank = {key: i for i, key in enumerate(_META_ORDER)}
+    return dict(sorted(meta.items(), key=lambda item: rank.get(item[0], len(rank))))
+
+
 class Store:
     def __init__(self, path: Path, now: Callable[[], float]):
         self._journal = Journal(path)
