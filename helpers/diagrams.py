@@ -189,6 +189,15 @@ class Diagram:
         self._check((step_id,))
         return replace(self, lit=(step_id,), lit_nodes=None, caption="")
 
+    def relabel(self, names: dict[str, str]) -> "Diagram":
+        """The same diagram naming this run's objects instead of the chapter's examples
+        (`{"akeyless-auth-sa": "payments-api", ...}`); node ids and step ids are untouched."""
+        source = self.source
+        for old, new in names.items():
+            if old and new and old != new:
+                source = source.replace(old, new)
+        return replace(self, source=source)
+
     def _check(self, step_ids: tuple[str, ...]) -> None:
         known = self.step_ids
         unknown = [s for s in step_ids if s not in known]
@@ -402,10 +411,10 @@ def use_local_mermaid_ink(settings: Settings | None = None) -> str | None:
     return url
 
 
-def via_mermaid_py(name: str = FLOW, step: str | int | None = None, settings: Settings | None = None):
-    """The same diagram drawn by mermaid-py's `Mermaid` class, rendered by the lab's local mermaid.ink
+def via_mermaid_py(diagram: "Diagram | str" = FLOW, settings: Settings | None = None):
+    """A diagram drawn by mermaid-py's `Mermaid` class, rendered by the lab's local mermaid.ink
     (offline). Without a local renderer it falls back to the native Diagram, which JupyterLab draws."""
-    diagram = show(name, step)
+    diagram = show(diagram) if isinstance(diagram, str) else diagram
     url = use_local_mermaid_ink(settings)
     if url is None:
         return diagram

@@ -198,11 +198,16 @@ class Chapter:
             return Note("the kubeconfig names no CA for this API server", ok=False, title="cluster CA")
         return self.ca
 
-    def diagram(self, step: str | int | None = None):
-        return diagrams.show(diagrams.FLOW, step)
+    def diagram(self, step: str | int | None = None, *, name: str = diagrams.FLOW, chapter_step: int | None = None):
+        """A chapter diagram with this run's names in its labels, optionally with a step lit."""
+        p = self.p
+        names = {"system:serviceaccount:akeyless-auth:akeyless-auth-sa": self.sa_user(),
+                 "akeyless-auth-sa": p.service_account, "app-db-secret": p.k8s_secret,
+                 "/demo/app/db-password": p.secret_path, "/demo/app/*": p.secret_rule}
+        return diagrams.show(name, step, chapter_step=chapter_step).relabel(names)
 
     def diagram_with_mermaid_py(self):
-        return diagrams.via_mermaid_py(diagrams.FLOW, settings=self.settings)
+        return diagrams.via_mermaid_py(self.diagram(), settings=self.settings)
 
     # --- why authentication matters --------------------------------------------------------------
 
@@ -386,7 +391,7 @@ class Chapter:
     def _outcome(self, step_id: str, text: str, *parts) -> Outcome:
         for part in parts:
             self.details[step_id] = part
-        return Outcome(diagrams.show(diagrams.FLOW, step_id), list(parts), text)
+        return Outcome(self.diagram(step_id), list(parts), text)
 
     def step1_pod_token(self) -> Outcome:
         """Kubernetes issues the ServiceAccount a short-lived, audience-bound JWT."""
@@ -424,7 +429,7 @@ class Chapter:
             exchange = TokenReviewExchange.from_replay(review, self.cluster.server)
         self.details["token-review"] = exchange
         self.details["review-result"] = answer
-        return Outcome(diagrams.show(diagrams.FLOW, chapter_step=4), [exchange], "4. TokenReview")
+        return Outcome(self.diagram(chapter_step=4), [exchange], "4. TokenReview")
 
     def step5_access_check(self) -> Outcome:
         answer = self._need("auth_answer", "step3_send_to_akeyless")
@@ -433,7 +438,7 @@ class Chapter:
                                      sub_claims=answer.sub_claims, access_id=method.access_id)
         self.details["role-check"] = decision
         self.details["read-secret"] = decision
-        return Outcome(diagrams.show(diagrams.FLOW, chapter_step=5), [decision], "5. access check")
+        return Outcome(self.diagram(chapter_step=5), [decision], "5. access check")
 
     def step6_secret_to_kubernetes(self) -> Outcome:
         store = self._need("store", "step2_eso_reads")
@@ -442,11 +447,11 @@ class Chapter:
         self.details["secret-returned"] = sync
         self.details["k8s-secret-written"] = secret
         self.state["sync"] = sync
-        return Outcome(diagrams.show(diagrams.FLOW, chapter_step=6), [sync, secret], "6. secret synced")
+        return Outcome(self.diagram(chapter_step=6), [sync, secret], "6. secret synced")
 
     def step_through(self):
         from .display import Stepper
-        return Stepper(diagrams.FLOW, self.details)
+        return Stepper(self.diagram(), self.details)
 
     # --- how ESO uses it ---------------------------------------------------------------------------
 
