@@ -19,7 +19,6 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from .config import PROJECT_ROOT, Settings
 from .errors import ConfigError
