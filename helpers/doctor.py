@@ -8,6 +8,7 @@ reports the API server's exact words and the fix; the links after it are skipped
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -22,6 +23,9 @@ REVIEWER_SA = "doctor-reviewer"
 BINDING = "workshop-doctor-token-reviewer"
 MIN_MINOR = 22  # TokenRequest and bound service-account tokens are GA from Kubernetes 1.22
 TIMEOUT = 10.0
+# A real API server's RBAC authorizer reads bindings from an informer cache, so a binding just created can
+# take a moment to count (milliseconds when idle, longer under load; AKS alike). Retry the check this long.
+RBAC_SETTLE_SECONDS = 5.0
 
 
 @dataclass
@@ -155,7 +159,11 @@ class _Doctor:
         self.cluster.ensure_service_account(self.namespace, REVIEWER_SA)
         self.cluster.bind_token_reviewer(self.namespace, REVIEWER_SA, BINDING)
         user = service_account_user(self.namespace, REVIEWER_SA)
+        deadline = time.monotonic() + RBAC_SETTLE_SECONDS
         access = self.cluster.can_i("create", "tokenreviews", "authentication.k8s.io", user=user)
+        while not access.allowed and not access.error and time.monotonic() < deadline:
+            time.sleep(0.2)
+            access = self.cluster.can_i("create", "tokenreviews", "authentication.k8s.io", user=user)
         if not access.allowed:
             raise _Failed(f"{user} cannot create tokenreviews although ClusterRoleBinding {BINDING} binds it to "
                           f"{AUTH_DELEGATOR}: {access.reason or access.error or 'denied'}",

@@ -1,6 +1,5 @@
 """The lab process from the outside: idempotent start, credentials on disk, restart, reset, loopback only."""
 import json
-import os
 import stat
 
 import psutil
@@ -71,9 +70,22 @@ def test_clock_is_lab_only(own_lab):
 
 
 def test_clock_moves_forward_only(own_lab):
-    lab_runtime.up(own_lab)
-    assert lab_runtime.advance_clock(30, own_lab) == pytest.approx(30)
-    assert lab_runtime.advance_clock(30, own_lab) == pytest.approx(60)
+    # the lab clock only exists beside the emulated Kubernetes API, whatever WORKSHOP_LAB_KUBE says
+    emulated = own_lab.with_(kube="emulator")
+    lab_runtime.up(emulated)
+    assert lab_runtime.advance_clock(30, emulated) == pytest.approx(30)
+    assert lab_runtime.advance_clock(30, emulated) == pytest.approx(60)
     with pytest.raises(Exception, match="only moves forward"):
-        lab_runtime.advance_clock(-5, own_lab)
-    assert json.loads((own_lab.lab_dir / "clock.json").read_text())["offset_seconds"] == pytest.approx(60)
+        lab_runtime.advance_clock(-5, emulated)
+    assert json.loads((emulated.lab_dir / "clock.json").read_text())["offset_seconds"] == pytest.approx(60)
+
+
+@pytest.mark.apiserver
+def test_clock_refuses_to_move_beside_the_real_api_server(own_lab):
+    from helpers.lab import apiserver
+    if not apiserver.available():
+        pytest.skip(f"real kube-apiserver not built in {apiserver.bin_dir()}: run `bash tools/k8s/build.sh`")
+    real = own_lab.with_(kube="apiserver")
+    lab_runtime.up(real)
+    with pytest.raises(LabOnly, match="cannot be moved"):
+        lab_runtime.advance_clock(30, real)
