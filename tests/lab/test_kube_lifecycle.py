@@ -120,3 +120,41 @@ def test_deleting_a_namespace_deletes_its_objects(own_lab):
         assert err.value.status == 404
         _seed(core, "doomed")          # recreated empty: nothing left over from the first life
         assert [s.metadata.name for s in core.list_namespaced_secret("doomed").items] == ["s"]
+
+
+def test_a_successful_authentication_is_cached_for_ten_lab_seconds(own_lab):
+    """kube-apiserver's token success cache: revoking a ServiceAccount takes effect within 10 s, not at once."""
+    info = lab_runtime.up(own_lab)
+    with client_for(info) as client:
+        core = CoreV1Api(client)
+        core.create_namespace(V1Namespace(metadata=V1ObjectMeta(name="cache")))
+        for name in ("app", "never-reviewed"):
+            core.create_namespaced_service_account("cache", V1ServiceAccount(metadata=V1ObjectMeta(name=name)))
+        token = mint(core, "cache", "app", 3600)
+        unreviewed = mint(core, "cache", "never-reviewed", 3600)
+        first = review(client, token)
+        assert first.authenticated is True
+        core.delete_namespaced_service_account("app", "cache")
+        core.delete_namespaced_service_account("never-reviewed", "cache")
+
+        cached = review(client, token)
+        assert cached.authenticated is True and cached.user.uid == first.user.uid
+        # the cache is per audience set, and failures are never cached
+        other = AuthenticationV1Api(client).create_token_review(V1TokenReview(spec=V1TokenReviewSpec(
+            token=token, audiences=["https://kubernetes.default.svc.cluster.local", "other"]))).status
+        assert other.error == '[invalid bearer token, serviceaccounts "app" not found]'
+        assert review(client, unreviewed).error == '[invalid bearer token, serviceaccounts "never-reviewed" not found]'
+
+        cfg = kubernetes.client.Configuration()
+        cfg.host, cfg.ssl_ca_cert = info.kube_url, str(info.ca_cert)
+        cfg.api_key, cfg.api_key_prefix = {"authorization": token}, {"authorization": "Bearer"}
+        with kubernetes.client.ApiClient(cfg) as as_app:
+            with pytest.raises(ApiException) as err:     # still the app (403 for lack of RBAC), not a 401
+                CoreV1Api(as_app).list_namespaced_secret("cache")
+            assert err.value.status == 403
+
+            lab_runtime.advance_clock(10, own_lab)
+            assert review(client, token).error == '[invalid bearer token, serviceaccounts "app" not found]'
+            with pytest.raises(ApiException) as err:
+                CoreV1Api(as_app).list_namespaced_secret("cache")
+            assert err.value.status == 401
