@@ -27,14 +27,17 @@ class FailureCase(Result):
     error: str
     fix: str
     reproduced: bool = True
+    not_here: str = ""          # why this scenario cannot run on this target (lab-only features)
 
     title = "failure reproduced"
 
     @property
     def ok(self) -> bool:  # type: ignore[override]
-        return self.reproduced
+        return self.reproduced or bool(self.not_here)
 
     def summary(self) -> str:
+        if self.not_here:
+            return f"{self.name}: not run on this target: {self.not_here}"
         if not self.reproduced:
             return f"{self.name}: expected a failure but the flow succeeded ({self.error})"
         return f"{self.name}: {self.error}"
@@ -45,7 +48,8 @@ class FailureCase(Result):
 
     def _repr_html_(self) -> str:
         colour = "#c62828" if self.reproduced else "#ef6c00"
-        head = "✘ " + html.escape(self.name) + (" (reproduced)" if self.reproduced else " (NOT reproduced)")
+        state = "reproduced" if self.reproduced else ("not run on this target" if self.not_here else "NOT reproduced")
+        head = "✘ " + html.escape(self.name) + f" ({state})"
         return (f"<div style='border-left:4px solid {colour};background:#fff8f8;padding:6px 10px'>"
                 f"<b style='color:{colour}'>{head}</b>{html_table(self.rows())}</div>")
 
@@ -174,8 +178,8 @@ def expired_token(chapter) -> FailureCase:
         from . import lab
         lab.advance_clock(jump, chapter.settings)
     except LabOnly as exc:
-        return FailureCase("expired token", "lab only: the clock of a real cluster cannot be moved",
-                           "-", str(exc.message), exc.hint, reproduced=False)
+        return FailureCase("expired token", "nothing: the clock of a real cluster cannot be moved", "-",
+                           "-", exc.hint, reproduced=False, not_here=exc.message)
     answer = _auth_with(chapter, token)
     return _case_from_auth("expired token", f"the lab clock moved {jump} s forward: past "
                                             "the token's exp and the API server's 60 s clock-skew leeway",
