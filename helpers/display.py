@@ -6,6 +6,7 @@ Only this module and diagrams.py import IPython or ipywidgets.
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 MASK = "•" * 8
@@ -69,6 +70,28 @@ class Result:
                 f"{html.escape(self.summary())}")
         rows = self.rows()
         return head + (html_table(rows) if rows else "") + "</div>"
+
+
+@dataclass
+class Note(Result):
+    """A short statement with a table, for steps whose output is an explanation."""
+
+    text: str
+    table: list = field(default_factory=list)
+    header: tuple | None = None
+    title: str = "note"
+    ok: bool = True
+
+    def summary(self) -> str:
+        return self.text
+
+    def rows(self):
+        return self.table
+
+    def _repr_html_(self) -> str:
+        colour = "#2e7d32" if self.ok else "#c62828"
+        return (f"<div style='border-left:4px solid {colour};padding:4px 8px'><b>{html.escape(self.title)}</b>: "
+                f"{html.escape(self.text)}{html_table(self.table, self.header) if self.table else ''}</div>")
 
 
 # -- failures --------------------------------------------------------------------------------------

@@ -82,12 +82,12 @@ def _sync(chapter, *, namespace: str | None = None, service_account: str | None 
           audiences: list[str] | None = None, conf_name: str | None = None, path: str | None = None):
     """An ExternalSecret sync with one thing changed, not written to the cluster."""
     p = chapter.p
-    method = chapter._need("k8s_method", "create_auth_method")
+    method = chapter.need("k8s_method", "create_auth_method")
     ns = namespace or p.namespace
     store = eso.secret_store("akeyless-store", ns, chapter.gateway_url, method.access_id, conf_name or p.k8s_conf_name,
                              service_account or p.service_account,
                              audiences=[p.audience] if audiences is None else audiences,
-                             ca_bundle_pem=chapter._gateway_ca_pem())
+                             ca_bundle_pem=chapter.gateway_ca_pem())
     external = eso.external_secret(p.k8s_secret, ns, store, p.k8s_secret, {"password": path or p.secret_path})
     return eso.sync(chapter.cluster, external, store, write=False)
 
@@ -97,22 +97,10 @@ def _case_from_sync(name: str, broke: str, sync, fix: str) -> FailureCase:
     return FailureCase(name, broke, where, sync.message, fix, reproduced=not sync.ok)
 
 
-def _auth_with(chapter, token: str, conf_name: str | None = None) -> eso.AuthAnswer:
-    method = chapter._need("k8s_method", "create_auth_method")
-    body = eso.auth_body(method.access_id, conf_name or chapter.p.k8s_conf_name, token)
-    return eso.authenticate(chapter.gateway_url, body, chapter._gateway_ca_pem())
-
-
 def _case_from_auth(name: str, broke: str, answer: eso.AuthAnswer, fix: str) -> FailureCase:
     error = f"authentication failed: {answer.error}" if answer.error else "authenticated (no failure)"
     return FailureCase(name, broke, "the ExternalSecret's status and ESO's log: the gateway's answer to /auth",
                        error, fix, reproduced=not answer.ok)
-
-
-def _fresh_token(chapter, namespace: str | None = None, name: str | None = None) -> str:
-    p = chapter.p
-    return chapter.cluster.request_token(namespace or p.namespace, name or p.service_account, audiences=[p.audience],
-                                         expiration_seconds=eso.ESO_TOKEN_SECONDS).raise_for_error().token
 
 
 # --- the scenarios ---------------------------------------------------------------------------------
@@ -150,9 +138,9 @@ def wrong_audience(chapter) -> FailureCase:
 
 @scenario("tampered token")
 def tampered_token(chapter) -> FailureCase:
-    token = _fresh_token(chapter)
+    token = chapter.fresh_token()
     forged = tokens.tamper(token, {"kubernetes.io": {"namespace": "kube-system"}})
-    answer = _auth_with(chapter, forged)
+    answer = chapter.authenticate(forged)
     return _case_from_auth("tampered token", "one claim of a valid JWT edited (namespace), signature kept", answer,
                            "nothing to fix on your side: the signature check is the protection; never accept "
                            "decoded claims without TokenReview")
@@ -161,9 +149,9 @@ def tampered_token(chapter) -> FailureCase:
 @scenario("revoked token")
 def revoked_token(chapter) -> FailureCase:
     p = chapter.p
-    token = _fresh_token(chapter)
+    token = chapter.fresh_token()
     chapter.cluster.recreate_service_account(p.namespace, p.service_account)
-    answer = _auth_with(chapter, token)
+    answer = chapter.authenticate(token)
     return _case_from_auth("revoked token", "the ServiceAccount deleted and recreated (new uid) after the token "
                                             "was minted", answer,
                            "mint a new token (ESO does on every sync); deleting a ServiceAccount is how you "
@@ -172,7 +160,7 @@ def revoked_token(chapter) -> FailureCase:
 
 @scenario("expired token")
 def expired_token(chapter) -> FailureCase:
-    token = _fresh_token(chapter)
+    token = chapter.fresh_token()
     jump = tokens.decode(token).lifetime_seconds + CLOCK_SKEW_LEEWAY + 1
     try:
         from . import lab
@@ -180,7 +168,7 @@ def expired_token(chapter) -> FailureCase:
     except LabOnly as exc:
         return FailureCase("expired token", "nothing: the clock of a real cluster cannot be moved", "-",
                            "-", exc.hint, reproduced=False, not_here=exc.message)
-    answer = _auth_with(chapter, token)
+    answer = chapter.authenticate(token)
     return _case_from_auth("expired token", f"the lab clock moved {jump} s forward: past "
                                             "the token's exp and the API server's 60 s clock-skew leeway",
                            answer, "tokens live 10 minutes when ESO mints them: a fresh sync mints a new one; for a "
@@ -200,7 +188,7 @@ def reviewer_unbound(chapter) -> FailureCase:
     p = chapter.p
     chapter.cluster.unbind_token_reviewer(p.reviewer_namespace, p.reviewer_service_account)
     try:
-        answer = _auth_with(chapter, _fresh_token(chapter))
+        answer = chapter.authenticate(chapter.fresh_token())
     finally:
         chapter.cluster.bind_token_reviewer(p.reviewer_namespace, p.reviewer_service_account)
     return _case_from_auth("reviewer without system:auth-delegator",
@@ -212,15 +200,15 @@ def reviewer_unbound(chapter) -> FailureCase:
 @scenario("wrong CA certificate")
 def wrong_ca(chapter) -> FailureCase:
     p = chapter.p
-    method = chapter._need("k8s_method", "create_auth_method")
+    method = chapter.need("k8s_method", "create_auth_method")
     name = p.k8s_conf_name + "-wrong-ca"
-    chapter._recreate(lambda: ak.delete_gateway_k8s_config(chapter.akeyless, name),
+    chapter.recreate(lambda: ak.delete_gateway_k8s_config(chapter.akeyless, name),
                       lambda: ak.create_gateway_k8s_config(chapter.akeyless, name, access_id=method.access_id,
                                                            signing_key=method.prv_key, k8s_host=chapter.cluster.server,
                                                            k8s_ca_cert=_unrelated_ca_b64(),
                                                            token_reviewer_jwt=chapter.state.get("reviewer_jwt")))
     try:
-        answer = _auth_with(chapter, _fresh_token(chapter), conf_name=name)
+        answer = chapter.authenticate(chapter.fresh_token(), conf_name=name)
     finally:
         ak.delete_gateway_k8s_config(chapter.akeyless, name)
     return _case_from_auth("wrong CA certificate", "a gateway config whose k8s-ca-cert is another CA", answer,

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from . import akeyless_client as ak
 from . import cluster as k8s
 from . import diagrams, eso, tokens
 from .config import Settings
-from .display import Result, html_table, mask_secret
+from .display import Note, Result, mask_secret
 from .errors import AkeylessError, ConfigError, LabError
 
 
@@ -62,29 +62,6 @@ class Parameters:
         if self.namespace == self.other_namespace:
             raise ConfigError("other_namespace must differ from namespace",
                               hint="it plays a workload the auth method is not bound to")
-
-
-@dataclass
-class Note(Result):
-    """A short statement with a table, for steps whose output is an explanation."""
-
-    text: str
-    table: list = field(default_factory=list)
-    header: tuple | None = None
-    title: str = "note"
-    ok: bool = True
-
-    def summary(self) -> str:
-        return self.text
-
-    def rows(self):
-        return self.table
-
-    def _repr_html_(self) -> str:
-        import html
-        colour = "#2e7d32" if self.ok else "#c62828"
-        return (f"<div style='border-left:4px solid {colour};padding:4px 8px'><b>{html.escape(self.title)}</b>: "
-                f"{html.escape(self.text)}{html_table(self.table, self.header) if self.table else ''}</div>")
 
 
 @dataclass
@@ -153,7 +130,7 @@ class Chapter:
     def gateway_ca(self) -> str | None:
         return self.akeyless.ca_cert
 
-    def _gateway_ca_pem(self) -> str | None:
+    def gateway_ca_pem(self) -> str | None:
         if not self.gateway_ca:
             return None
         from pathlib import Path
@@ -169,12 +146,12 @@ class Chapter:
     def sa_user(self, namespace: str | None = None, name: str | None = None) -> str:
         return k8s.service_account_user(namespace or self.p.namespace, name or self.p.service_account)
 
-    def _need(self, key: str, step: str):
+    def need(self, key: str, step: str):
         if key not in self.state:
             raise LabError(f"this cell needs `{key}` from an earlier step", hint=f"run the cell `{step}` first")
         return self.state[key]
 
-    def _recreate(self, delete, create):
+    def recreate(self, delete, create):
         """Akeyless objects are re-created on every run, so the notebook can run twice in a row."""
         try:
             delete()
@@ -182,6 +159,18 @@ class Chapter:
             if exc.status not in (404, None) and "not found" not in exc.message.lower():
                 raise
         return create()
+
+    def fresh_token(self, namespace: str | None = None, name: str | None = None) -> str:
+        """A token as ESO mints it on each sync: 600 s, the auth method's audience."""
+        return self.cluster.request_token(namespace or self.p.namespace, name or self.p.service_account,
+                                          audiences=[self.p.audience],
+                                          expiration_seconds=eso.ESO_TOKEN_SECONDS).raise_for_error().token
+
+    def authenticate(self, token: str, conf_name: str | None = None) -> eso.AuthAnswer:
+        """POST /auth with `token`, exactly as ESO sends it."""
+        method = self.need("k8s_method", "create_auth_method")
+        body = eso.auth_body(method.access_id, conf_name or self.p.k8s_conf_name, token)
+        return eso.authenticate(self.gateway_url, body, self.gateway_ca_pem())
 
     # --- opening -------------------------------------------------------------------------------
 
@@ -216,7 +205,7 @@ class Chapter:
         value = self.p.secret_value or secrets.token_urlsafe(18)
         self.state["secret_value"] = value
         for path in (self.p.secret_path, self.p.other_secret_path):
-            self._recreate(lambda p=path: ak.delete_item(self.akeyless, p),
+            self.recreate(lambda p=path: ak.delete_item(self.akeyless, p),
                            lambda p=path: ak.create_secret(self.akeyless, p, value if p == self.p.secret_path
                                                            else secrets.token_urlsafe(18)))
         return Note(f"static secrets {self.p.secret_path} and {self.p.other_secret_path} stored in Akeyless",
@@ -224,7 +213,7 @@ class Chapter:
 
     def outsider_attempt(self) -> Result:
         """Another team's identity authenticates fine, then is refused the secret: default deny."""
-        method = self._recreate(lambda: ak.delete_auth_method(self.akeyless, self.p.other_team_auth_method),
+        method = self.recreate(lambda: ak.delete_auth_method(self.akeyless, self.p.other_team_auth_method),
                                 lambda: ak.create_api_key_auth_method(self.akeyless, self.p.other_team_auth_method))
         token = ak.auth_with_api_key(self.gateway_url, method.access_id, method.access_key, ca_cert=self.gateway_ca)
         self.state["outsider_access_id"] = method.access_id
@@ -238,16 +227,16 @@ class Chapter:
                     ok=False, title="unexpected")
 
     def who_tried(self) -> Result:
-        return ak.audit_log(self.akeyless, limit=5, access_id=self._need("outsider_access_id", "outsider_attempt"))
+        return ak.audit_log(self.akeyless, limit=5, access_id=self.need("outsider_access_id", "outsider_attempt"))
 
     # --- authentication methods ----------------------------------------------------------------
 
     def api_key_method(self) -> Result:
         """The API-key method, for real: create it, grant it the app's secrets, authenticate, read."""
-        method = self._recreate(lambda: ak.delete_auth_method(self.akeyless, self.p.api_key_auth_method),
+        method = self.recreate(lambda: ak.delete_auth_method(self.akeyless, self.p.api_key_auth_method),
                                 lambda: ak.create_api_key_auth_method(self.akeyless, self.p.api_key_auth_method))
         role = self.p.role + "-api-key"
-        self._recreate(lambda: ak.delete_role(self.akeyless, role), lambda: ak.create_role(self.akeyless, role))
+        self.recreate(lambda: ak.delete_role(self.akeyless, role), lambda: ak.create_role(self.akeyless, role))
         ak.set_role_rule(self.akeyless, role, self.p.secret_rule, ["read", "list"])
         ak.associate_role(self.akeyless, role, self.p.api_key_auth_method)
         token = ak.auth_with_api_key(self.gateway_url, method.access_id, method.access_key, ca_cert=self.gateway_ca)
@@ -260,7 +249,7 @@ class Chapter:
 
     def api_key_in_cluster(self) -> Result:
         """For ESO to use it, the key must sit in a Kubernetes Secret: anyone who may read Secrets there has it."""
-        method = self._need("api_key", "api_key_method")
+        method = self.need("api_key", "api_key_method")
         ns = self.p.namespace
         self.cluster.ensure_namespace(ns)
         secret_name = "akeyless-api-key"
@@ -307,10 +296,10 @@ class Chapter:
         return result
 
     def explain_token(self) -> Result:
-        return tokens.decode(self._need("token", "request_token"))
+        return tokens.decode(self.need("token", "request_token"))
 
     def expiry(self) -> Note:
-        decoded = tokens.decode(self._need("token", "request_token"))
+        decoded = tokens.decode(self.need("token", "request_token"))
         left = decoded.seconds_to_expiry(self.now())
         return Note(f"valid for {decoded.lifetime_seconds} s in all; {max(0, int(left))} s left now",
                     [("lifetime (exp - iat)", f"{decoded.lifetime_seconds} s"),
@@ -320,7 +309,7 @@ class Chapter:
     # --- setting up the auth method --------------------------------------------------------------
 
     def create_auth_method(self) -> Result:
-        method = self._recreate(
+        method = self.recreate(
             lambda: ak.delete_auth_method(self.akeyless, self.p.auth_method),
             lambda: ak.create_k8s_auth_method(self.akeyless, self.p.auth_method, bound_namespaces=[self.p.namespace],
                                               bound_sa_names=[self.p.service_account], audience=self.p.audience,
@@ -342,9 +331,9 @@ class Chapter:
                      ("reviewer JWT (24 h)", tokens.redact(token.token))], title="token reviewer", ok=check.allowed)
 
     def create_gateway_config(self) -> Result:
-        method = self._need("k8s_method", "create_auth_method")
-        reviewer = self._need("reviewer_jwt", "create_reviewer")
-        config = self._recreate(
+        method = self.need("k8s_method", "create_auth_method")
+        reviewer = self.need("reviewer_jwt", "create_reviewer")
+        config = self.recreate(
             lambda: ak.delete_gateway_k8s_config(self.akeyless, self.p.k8s_conf_name),
             lambda: ak.create_gateway_k8s_config(self.akeyless, self.p.k8s_conf_name, access_id=method.access_id,
                                                  signing_key=method.prv_key, k8s_host=self.cluster.server,
@@ -353,7 +342,7 @@ class Chapter:
         return config
 
     def gateway_config_fields(self) -> Note:
-        method = self._need("k8s_method", "create_auth_method")
+        method = self.need("k8s_method", "create_auth_method")
         rows = [
             ("name", self.p.k8s_conf_name, "what ESO's SecretStore calls k8sConfName"),
             ("access-id", method.access_id, "the Kubernetes auth method this config serves"),
@@ -361,7 +350,7 @@ class Chapter:
             ("k8s-host", self.cluster.server, "where the gateway sends TokenReview: must be reachable from the gateway"),
             ("k8s-ca-cert", f"base64 PEM, SHA-256 {self.ca.sha256[:23]}..." if self.ca else "(none)",
              "the cluster CA: the gateway verifies the API server's TLS certificate with it"),
-            ("token-reviewer-jwt", tokens.redact(self._need("reviewer_jwt", "create_reviewer")),
+            ("token-reviewer-jwt", tokens.redact(self.need("reviewer_jwt", "create_reviewer")),
              "the identity the gateway uses to call TokenReview (needs system:auth-delegator)"),
         ]
         return Note("each field of the gateway's Kubernetes auth config", rows, ("field", "value", "why"),
@@ -371,7 +360,7 @@ class Chapter:
 
     def create_role(self) -> Result:
         role = self.p.role
-        self._recreate(lambda: ak.delete_role(self.akeyless, role), lambda: ak.create_role(self.akeyless, role))
+        self.recreate(lambda: ak.delete_role(self.akeyless, role), lambda: ak.create_role(self.akeyless, role))
         ak.associate_role(self.akeyless, role, self.p.auth_method,
                           sub_claims={"namespace": [self.p.namespace],
                                       "service_account_name": [self.p.service_account]})
@@ -382,7 +371,7 @@ class Chapter:
                        service_account: str | None = None) -> Result:
         claims = {"namespace": [namespace or self.p.namespace],
                   "service_account_name": [service_account or self.p.service_account]}
-        method = self._need("k8s_method", "create_auth_method")
+        method = self.need("k8s_method", "create_auth_method")
         return ak.explain_access(self.akeyless, self.p.auth_method, path or self.p.secret_path, "read",
                                  sub_claims=claims, access_id=method.access_id)
 
@@ -400,7 +389,7 @@ class Chapter:
         return self._outcome("jwt-mounted", "1. the ServiceAccount's JWT", token)
 
     def step2_eso_reads(self) -> Outcome:
-        token = self._need("flow_token", "step1_pod_token")
+        token = self.need("flow_token", "step1_pod_token")
         store = self.secret_store()
         decoded = tokens.decode(token)
         note = Note("ESO takes the JWT for serviceAccountRef and base64-encodes it for Akeyless",
@@ -411,20 +400,17 @@ class Chapter:
         return self._outcome("jwt-mounted", "2. ESO reads the token", note)
 
     def step3_send_to_akeyless(self) -> Outcome:
-        token = self._need("flow_token", "step1_pod_token")
-        method = self._need("k8s_method", "create_auth_method")
-        body = eso.auth_body(method.access_id, self.p.k8s_conf_name, token)
-        answer = eso.authenticate(self.gateway_url, body, self._gateway_ca_pem())
+        answer = self.authenticate(self.need("flow_token", "step1_pod_token"))
         self.state["auth_answer"] = answer
         return self._outcome("auth-request", "3. POST /auth as ESO sends it", answer)
 
     def step4_token_review(self) -> Outcome:
-        answer = self._need("auth_answer", "step3_send_to_akeyless")
+        answer = self.need("auth_answer", "step3_send_to_akeyless")
         if self.lab is not None and not self.settings.akeyless_url:
             reviews = ak.token_reviews(self.akeyless, limit=1, config_name=self.p.k8s_conf_name)
             exchange = TokenReviewExchange.from_lab(reviews.entries[-1]) if reviews.entries else None
         else:   # a real gateway does not show its TokenReviews: replay the same review with the reviewer's JWT
-            review = self.cluster.review_token(self._need("flow_token", "step1_pod_token"), [self.p.audience],
+            review = self.cluster.review_token(self.need("flow_token", "step1_pod_token"), [self.p.audience],
                                                as_token=self.state.get("reviewer_jwt"))
             exchange = TokenReviewExchange.from_replay(review, self.cluster.server)
         self.details["token-review"] = exchange
@@ -432,8 +418,8 @@ class Chapter:
         return Outcome(self.diagram(chapter_step=4), [exchange], "4. TokenReview")
 
     def step5_access_check(self) -> Outcome:
-        answer = self._need("auth_answer", "step3_send_to_akeyless")
-        method = self._need("k8s_method", "create_auth_method")
+        answer = self.need("auth_answer", "step3_send_to_akeyless")
+        method = self.need("k8s_method", "create_auth_method")
         decision = ak.explain_access(self.akeyless, self.p.auth_method, self.p.secret_path, "read",
                                      sub_claims=answer.sub_claims, access_id=method.access_id)
         self.details["role-check"] = decision
@@ -441,8 +427,8 @@ class Chapter:
         return Outcome(self.diagram(chapter_step=5), [decision], "5. access check")
 
     def step6_secret_to_kubernetes(self) -> Outcome:
-        store = self._need("store", "step2_eso_reads")
-        sync = eso.sync(self.cluster, self.external_secret(), store, self._gateway_ca_pem())
+        store = self.need("store", "step2_eso_reads")
+        sync = eso.sync(self.cluster, self.external_secret(), store, self.gateway_ca_pem())
         secret = self.cluster.read_secret(self.p.namespace, self.p.k8s_secret, reveal=self.p.reveal) if sync.ok else sync
         self.details["secret-returned"] = sync
         self.details["k8s-secret-written"] = secret
@@ -456,11 +442,11 @@ class Chapter:
     # --- how ESO uses it ---------------------------------------------------------------------------
 
     def secret_store(self, cluster_scoped: bool = False) -> eso.Manifest:
-        method = self._need("k8s_method", "create_auth_method")
+        method = self.need("k8s_method", "create_auth_method")
         return eso.secret_store("akeyless-store" if not cluster_scoped else "akeyless-cluster-store",
                                 None if cluster_scoped else self.p.namespace, self.gateway_url, method.access_id,
                                 self.p.k8s_conf_name, self.p.service_account, audiences=[self.p.audience],
-                                ca_bundle_pem=self._gateway_ca_pem(),
+                                ca_bundle_pem=self.gateway_ca_pem(),
                                 service_account_namespace=self.p.namespace)
 
     def external_secret(self, store: eso.Manifest | None = None) -> eso.Manifest:
@@ -469,7 +455,7 @@ class Chapter:
                                    {"password": self.p.secret_path})
 
     def eso_sync(self) -> eso.SyncResult:
-        return eso.sync(self.cluster, self.external_secret(), self.secret_store(), self._gateway_ca_pem())
+        return eso.sync(self.cluster, self.external_secret(), self.secret_store(), self.gateway_ca_pem())
 
     # --- cleanup -------------------------------------------------------------------------------------
 

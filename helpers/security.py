@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from . import akeyless_client as ak
 from . import eso, failures, tokens
-from .flow import Note
-from .display import Result
+from .display import Note, Result
 
 
 def no_static_secrets(chapter) -> Note:
@@ -40,9 +39,9 @@ def who_can_mint_tokens(chapter) -> Note:
 
 def rotation(chapter) -> Note:
     """Every token is new: two in a row differ, and both authenticate while they live."""
-    first, second = failures._fresh_token(chapter), failures._fresh_token(chapter)
+    first, second = chapter.fresh_token(), chapter.fresh_token()
     a, b = tokens.decode(first), tokens.decode(second)
-    answers = [failures._auth_with(chapter, t) for t in (first, second)]
+    answers = [chapter.authenticate(t) for t in (first, second)]
     rows = [("jti", f"{a.claims.get('jti', '-')[:8]}... vs {b.claims.get('jti', '-')[:8]}...",
              "different" if a.claims.get("jti") != b.claims.get("jti") else "same"),
             ("signature", "different" if first.split(".")[2] != second.split(".")[2] else "same", ""),
@@ -69,12 +68,12 @@ def audit(chapter, limit: int = 12) -> Result:
 def least_privilege(chapter) -> Note:
     """The same identity that reads its secret is refused one path over."""
     p = chapter.p
-    answer = failures._auth_with(chapter, failures._fresh_token(chapter))
+    answer = chapter.authenticate(chapter.fresh_token())
     rows = []
     for path in (p.secret_path, p.other_secret_path):
         try:
             eso.post_command(chapter.gateway_url, "get-secret-value", {"names": [path], "version": 0, "token": answer.token},
-                      chapter._gateway_ca_pem())
+                      chapter.gateway_ca_pem())
             rows.append((path, "read"))
         except eso.GatewayError as exc:
             rows.append((path, f"refused ({exc.status}): {exc.body}"))

@@ -271,7 +271,7 @@ class KubeAPI:
 
     def _delete(self, resource: Resource, ns: str, name: str) -> web.Response:
         if resource is NAMESPACES and name in bootstrap.NAMESPACE_NAMES:
-            raise status.forbidden(NAMESPACES, name, f"this namespace may not be deleted")
+            raise status.forbidden(NAMESPACES, name, "this namespace may not be deleted")
         obj = self.store.delete(resource, ns, name)
         if resource is NAMESPACES:
             obj["metadata"]["deletionTimestamp"] = rfc3339(self.ctx.clock.now())
