@@ -391,12 +391,20 @@ class LabLog(Result):
 
     def rows(self):
         if self.kind == "audit":
-            return [(e.get("time", ""), f"{e['command']} {e.get('path', '')} by {e.get('auth_method') or '-'}: "
-                                        f"{'allowed' if e.get('allowed') else 'DENIED'} ({e.get('reason', '')})")
-                    for e in self.entries]
+            return [(e.get("time", ""), _identity(e), f"{e['command']} {e.get('path', '')}",
+                     f"{'allowed' if e.get('allowed') else 'DENIED'}: {e.get('reason', '')}") for e in self.entries]
         return [(e.get("time", ""), f"{e.get('config_name')} -> {e.get('url')} [{e.get('http_status', '-')}] "
                                     f"{e.get('error') or 'authenticated ' + str(((e.get('response') or {}).get('status') or {}).get('user', {}).get('username', ''))}")
                 for e in self.entries]
+
+
+def _identity(entry: dict) -> str:
+    """Who made an audited request: the auth method, and for Kubernetes auth the ServiceAccount."""
+    claims = entry.get("sub_claims") or {}
+    who = entry.get("auth_method") or entry.get("access_id") or "unauthenticated"
+    if claims.get("service_account_name"):
+        who += f" as {','.join(claims.get('namespace', ['?']))}/{','.join(claims['service_account_name'])}"
+    return who
 
 
 # --- admin operations ----------------------------------------------------------------------------

@@ -486,6 +486,11 @@ class Chapter:
             attempt("auth method " + method, lambda m=method: ak.delete_auth_method(self.akeyless, m))
         for path in (p.secret_path, p.other_secret_path):
             attempt("item " + path, lambda x=path: ak.delete_item(self.akeyless, x))
+        if self.lab is not None and self.lab.kube_mode == "emulator":
+            from . import lab
+            if lab.clock_offset(self.settings):
+                lab.reset_clock(self.settings)
+                removed.append(("lab clock", "back to real time (the expiry demos had moved it forward)"))
         self.state.clear()
         return Note(f"removed {len([r for r in removed if r[1] == 'removed'])} objects; namespaces "
                     f"{p.namespace}, {p.reviewer_namespace} and the reviewer stay for the next run", removed,

@@ -1,4 +1,5 @@
-"""The lab's clock: real time plus an offset a chapter can move forward to expire a token.
+"""The lab's clock: real time plus an offset a chapter can move forward to expire a token, and set back
+to real time when the chapter is done (so audit times stay readable).
 
 The offset lives in a file under the lab directory, so every part of the lab process (and a restart)
 agrees on what time it is. Only the lab has this; a real cluster's clock cannot be moved.

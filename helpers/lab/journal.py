@@ -34,7 +34,10 @@ class Journal:
 
     def append(self, record: dict) -> None:
         if self._fh is None:
-            self._fh = self.path.open("a", encoding="utf-8")
+            # the journals hold secrets and tokens: owner-only, like every credential file of the lab
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            os.chmod(self.path, 0o600)
+            self._fh = os.fdopen(fd, "a", encoding="utf-8")
         self._fh.write(json.dumps(record, separators=(",", ":")) + "\n")
         self._fh.flush()
 
@@ -42,7 +45,7 @@ class Journal:
         """Replace the journal with `records` (the live state), atomically."""
         self.close()
         tmp = self.path.with_suffix(".tmp")
-        with tmp.open("w", encoding="utf-8") as fh:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
             for record in records:
                 fh.write(json.dumps(record, separators=(",", ":")) + "\n")
             fh.flush()

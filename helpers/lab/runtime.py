@@ -244,18 +244,26 @@ def clock_offset(settings: Settings | None = None) -> float:
 
 def advance_clock(seconds: float, settings: Settings | None = None) -> float:
     """Move the lab's clock forward (to expire tokens without waiting). Lab only."""
+    return _clock(settings, {"advance_seconds": seconds})
+
+
+def reset_clock(settings: Settings | None = None) -> float:
+    """Set the lab's clock back to real time. Lab only."""
+    return _clock(settings, {"reset": True})
+
+
+def _clock(settings: Settings | None, body: dict) -> float:
     settings = _settings(settings)
     if not settings.is_lab:
-        raise LabOnly(f"advance_clock needs target='lab', not {settings.target!r}",
+        raise LabOnly(f"the lab clock needs target='lab', not {settings.target!r}",
                       hint="on a real cluster, wait for `exp` or revoke the token by deleting its ServiceAccount")
     lab = info(settings)
     if lab.kube_mode != "emulator":
         raise LabOnly("the real kube-apiserver's clock cannot be moved",
                       hint="use the emulated Kubernetes API (`lab up`) to demonstrate expiry")
-    body = json.dumps({"advance_seconds": seconds}).encode()
-    request = urllib.request.Request(lab.akeyless_http_url + "/lab-only/clock", data=body, method="POST",
-                                     headers={"Authorization": f"Bearer {lab.admin_token}",
-                                              "Content-Type": "application/json"})
+    request = urllib.request.Request(lab.akeyless_http_url + "/lab-only/clock", data=json.dumps(body).encode(),
+                                     method="POST", headers={"Authorization": f"Bearer {lab.admin_token}",
+                                                             "Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return json.loads(response.read())["offset_seconds"]

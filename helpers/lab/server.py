@@ -102,10 +102,14 @@ def control_app(ctx: LabContext) -> web.Application:
         if request.method == "POST":
             try:
                 body = await request.json()
-                ctx.clock.advance(float(body["advance_seconds"]))
-            except (ValueError, KeyError, TypeError) as exc:
+                if body.get("reset") is True:
+                    ctx.clock.reset()
+                else:
+                    ctx.clock.advance(float(body["advance_seconds"]))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 return web.json_response(
-                    {"error": f"body must be {{\"advance_seconds\": <positive number>}}: {exc}"}, status=400)
+                    {"error": f"body must be {{\"advance_seconds\": <positive number>}} or {{\"reset\": true}}: "
+                              f"{exc}"}, status=400)
         return web.json_response({"offset_seconds": ctx.clock.offset, "now": ctx.clock.now()})
 
     app.router.add_route("GET", "/clock", clock)

@@ -32,6 +32,11 @@ def test_up_is_idempotent_and_down_keeps_state(own_lab):
 
 def test_credentials_are_private(own_lab):
     info = lab_runtime.up(own_lab)
+    from helpers import akeyless_client
+    akeyless_client.connect_lab(info)           # a write to each emulator's journal
+    assert sorted(p.name for p in (info.dir / "state").iterdir())
+    for journal in (info.dir / "state").iterdir():
+        assert stat.S_IMODE(journal.stat().st_mode) == 0o600, journal
     for name in ("kubeconfig", "admin.token", "ca.key", "sa.key", "admin.key", "endpoints.json",
                  "akeyless-admin.json"):
         path = info.dir / name
@@ -78,6 +83,8 @@ def test_clock_moves_forward_only(own_lab):
     with pytest.raises(Exception, match="only moves forward"):
         lab_runtime.advance_clock(-5, emulated)
     assert json.loads((emulated.lab_dir / "clock.json").read_text())["offset_seconds"] == pytest.approx(60)
+    assert lab_runtime.reset_clock(emulated) == 0
+    assert lab_runtime.clock_offset(emulated) == 0
 
 
 @pytest.mark.apiserver

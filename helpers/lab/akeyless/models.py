@@ -152,6 +152,7 @@ class Call:
 
     command: str
     caller: Session | None = None
+    claimed_access_id: str = ""     # who a failed /auth said it was: the audit names it
     path: str = ""
     allowed: bool = True
     reason: str = ""
@@ -700,8 +701,10 @@ class State:
     def record(self, call: Call, status: int, error: str = "") -> None:
         """Append one audit entry (every request, allowed or not). Kept cheap: one dict, one write."""
         caller = call.caller
+        claimed = None if caller else self._by_access_id.get(call.claimed_access_id)
         entry = {"kind": "request", "ts": self.now(), "command": call.command,
-                 "access_id": caller.access_id if caller else "", "auth_method": caller.am_name if caller else "",
+                 "access_id": caller.access_id if caller else call.claimed_access_id,
+                 "auth_method": caller.am_name if caller else (claimed.name if claimed else ""),
                  "sub_claims": caller.sub_claims if caller else {}, "path": call.path,
                  "allowed": call.allowed and status < 400, "status": status,
                  "reason": call.reason or error}

@@ -201,7 +201,7 @@ async def auth(gw, body: dict, call: Call) -> dict:
     state = gw.state
     access_type = _str(body, "access-type", default="access_key")
     access_id = _str(body, "access-id")
-    call.path = access_id
+    call.path = call.claimed_access_id = access_id
     if access_type in ("access_key", "api_key"):
         method = state.check_access_key(access_id, _str(body, "access-key"))
         sub_claims: dict = {}
