@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from . import akeyless_client as ak
@@ -109,6 +109,13 @@ class Chapter:
     @classmethod
     def open(cls, **parameters) -> "Chapter":
         return cls(Parameters(**parameters))
+
+    @classmethod
+    def from_notebook(cls, namespace: dict) -> "Chapter":
+        """The chapter for a notebook's parameters cell: every variable named like a Parameters field
+        (papermill's injected values included) is taken; the rest of the notebook's names are ignored."""
+        names = {f.name for f in fields(Parameters)}
+        return cls(Parameters(**{k: v for k, v in namespace.items() if k in names}))
 
     def _akeyless_session(self) -> ak.AdminSession:
         s = self.settings

@@ -48,6 +48,21 @@ def test_runs_headless_without_leaking(path, params, tmp_path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_runs_against_a_cluster_from_a_kubeconfig(path, tmp_path):
+    """target="kubeconfig": the helpers see only a kubeconfig (here the lab's, standing in for kind or AKS),
+    with the lab's Akeyless; lab-only demos say so instead of running."""
+    kubeconfig = Settings.load().lab_dir / "kubeconfig"
+    if not kubeconfig.exists():
+        from helpers import lab
+        lab.up(Settings.load())
+    run = run_notebook(path, tmp_path / path.name, {"target": "kubeconfig", "kubeconfig": str(kubeconfig)})
+    assert run.ok, run.error
+    text = _outputs_text(json.loads(run.output.read_text()))
+    assert "kubeconfig: Kubernetes" in text
+    assert "expired token: not run on this target" in text
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_committed_notebook_is_clean(path):
     nb = json.loads(path.read_text())
     assert nb["metadata"]["kernelspec"]["name"] == "python3"
