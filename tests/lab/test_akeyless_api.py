@@ -18,15 +18,9 @@ from akeyless.rest import ApiException
 from helpers.lab import advance_clock
 
 
-def _api(lab) -> akeyless.V2Api:
-    config = akeyless.Configuration(host=lab.akeyless_url)
-    config.ssl_ca_cert = str(lab.ca_cert)
-    return akeyless.V2Api(akeyless.ApiClient(config))
-
-
 @pytest.fixture(scope="module")
-def api(lab):
-    return _api(lab)
+def api(akeyless_api):
+    return akeyless_api
 
 
 @pytest.fixture(scope="module")

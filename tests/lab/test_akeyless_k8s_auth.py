@@ -11,19 +11,16 @@ import pytest
 import requests
 from akeyless.rest import ApiException
 from kubernetes import client as k8s
-from kubernetes import config as k8s_config
 
 
 @pytest.fixture(scope="module")
-def kube(lab):
-    return k8s_config.new_client_from_config(str(lab.kubeconfig))
+def kube(kube_client):
+    return kube_client
 
 
 @pytest.fixture(scope="module")
-def api(lab):
-    config = akeyless.Configuration(host=lab.akeyless_url)
-    config.ssl_ca_cert = str(lab.ca_cert)
-    return akeyless.V2Api(akeyless.ApiClient(config))
+def api(akeyless_api):
+    return akeyless_api
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +187,7 @@ def test_deleted_service_account_is_rejected(setup, cluster):
 
 def test_bounds_are_enforced(setup, cluster, kube):
     msg = auth_error(lambda: setup.auth(mint(kube, cluster.ns, "intruder")))
-    assert f"service account intruder is not in the auth method's bound-sa-names [eso]" in msg
+    assert "service account intruder is not in the auth method's bound-sa-names [eso]" in msg
     outside = f"outside-{uuid.uuid4().hex[:6]}"
     cluster.core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=outside)))
     cluster.core.create_namespaced_service_account(outside, k8s.V1ServiceAccount(metadata=k8s.V1ObjectMeta(name="eso")))

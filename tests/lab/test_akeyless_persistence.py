@@ -14,12 +14,6 @@ from helpers import lab as lab_runtime
 from helpers.config import Settings
 
 
-def _api(info) -> akeyless.V2Api:
-    config = akeyless.Configuration(host=info.akeyless_url)
-    config.ssl_ca_cert = str(info.ca_cert)
-    return akeyless.V2Api(akeyless.ApiClient(config))
-
-
 def _admin_token(api, info) -> str:
     creds = info.akeyless_admin()
     return api.auth(akeyless.Auth(access_id=creds["access_id"], access_key=creds["access_key"])).token
@@ -32,9 +26,9 @@ def own_lab(tmp_path):
     lab_runtime.down(settings)
 
 
-def test_state_survives_sigkill(own_lab):
+def test_state_survives_sigkill(own_lab, sdk_for):
     info = lab_runtime.up(own_lab)
-    api = _api(info)
+    api = sdk_for(info)
     admin = _admin_token(api, info)
     method = api.create_auth_method(akeyless.CreateAuthMethod(name="/p/reader", token=admin))
     k8s = api.create_auth_method_k8_s(akeyless.CreateAuthMethodK8S(name="/p/k8s", bound_namespaces=["app"],
@@ -58,7 +52,7 @@ def test_state_survives_sigkill(own_lab):
 
     again = lab_runtime.up(own_lab)
     assert again.pid != info.pid
-    api = _api(again)
+    api = sdk_for(again)
     assert api.validate_token(akeyless.ValidateToken(token=admin)).is_valid      # tokens persist too
     fresh = _admin_token(api, again)
     token = api.auth(akeyless.Auth(access_id=method.access_id, access_key=method.access_key)).token
@@ -83,8 +77,8 @@ def test_state_survives_sigkill(own_lab):
     assert sum('"c":"roles"' in line for line in journal) == 1
 
 
-def test_concurrent_clients(lab):
-    api = _api(lab)
+def test_concurrent_clients(lab, sdk_for):
+    api = sdk_for(lab)
     admin = _admin_token(api, lab)
     base = f"/conc-{uuid.uuid4().hex[:8]}"
     method = api.create_auth_method(akeyless.CreateAuthMethod(name=base + "/am", token=admin))
@@ -96,7 +90,7 @@ def test_concurrent_clients(lab):
     workers, rounds = 16, 10
 
     def worker(n: int) -> int:
-        client = _api(lab)      # one connection pool per thread, like separate clients
+        client = sdk_for(lab)      # one connection pool per thread, like separate clients
         token = client.auth(akeyless.Auth(access_id=method.access_id, access_key=method.access_key)).token
         for i in range(rounds):
             client.update_secret_val(akeyless.UpdateSecretVal(name=base + "/shared", value=f"{n}-{i}", token=token))

@@ -41,10 +41,8 @@ def body(exc: ApiException) -> dict:
 
 
 @pytest.fixture(scope="module")
-def api(lab):
-    client = kubernetes.config.new_client_from_config(config_file=str(lab.kubeconfig))
-    yield client
-    client.close()
+def api(kube_client):
+    return kube_client
 
 
 @pytest.fixture(scope="module")

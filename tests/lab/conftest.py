@@ -1,0 +1,30 @@
+"""Clients of the session's lab, shared by the emulator tests: the official SDKs, nothing else."""
+import akeyless
+import kubernetes
+import pytest
+
+
+def akeyless_sdk(lab_info) -> akeyless.V2Api:
+    """The official akeyless SDK pointed at a lab's gateway, trusting the lab CA."""
+    config = akeyless.Configuration(host=lab_info.akeyless_url)
+    config.ssl_ca_cert = str(lab_info.ca_cert)
+    return akeyless.V2Api(akeyless.ApiClient(config))
+
+
+@pytest.fixture(scope="session")
+def kube_client(lab):
+    """The official kubernetes client as the lab admin (the kubeconfig's current context)."""
+    client = kubernetes.config.new_client_from_config(config_file=str(lab.kubeconfig))
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def akeyless_api(lab) -> akeyless.V2Api:
+    return akeyless_sdk(lab)
+
+
+@pytest.fixture(scope="session")
+def sdk_for():
+    """A factory: the akeyless SDK for any LabInfo (tests that start labs of their own)."""
+    return akeyless_sdk
