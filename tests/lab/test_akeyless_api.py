@@ -12,6 +12,8 @@ import stat
 import uuid
 
 import akeyless
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 import pytest
 from akeyless.rest import ApiException
 
@@ -160,8 +162,8 @@ def test_k8s_auth_method_generates_a_key_pair(api, admin):
     out = api.create_auth_method_k8_s(akeyless.CreateAuthMethodK8S(
         name=name, bound_namespaces=["app"], bound_sa_names=["eso"], audience="akeyless", token=admin))
     assert out.access_id.startswith("p-")
-    pem = base64.b64decode(out.prv_key).decode()
-    assert pem.startswith("-----BEGIN RSA PRIVATE KEY-----")
+    key = serialization.load_pem_private_key(base64.b64decode(out.prv_key), password=None)
+    assert isinstance(key, rsa.RSAPrivateKey) and key.key_size == 2048   # prv_key is base64 of a PEM RSA-2048 key
     got = api.get_auth_method(akeyless.GetAuthMethod(name=name, token=admin))
     rules = got.access_info.k8s_access_rules
     assert rules.bound_namespaces == ["app"] and rules.bound_service_account_names == ["eso"]
