@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -25,6 +26,9 @@ from helpers.diagrams import LIT_COLOUR
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = PROJECT_ROOT / "build" / "browser"
+CHAPTER = PROJECT_ROOT / "notebooks" / "02_kubernetes_auth.ipynb"
+BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"]
 
 pytestmark = [
     pytest.mark.browser,
@@ -55,6 +59,7 @@ def jupyterlab(tmp_path_factory):
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
     nbformat.write(notebook, root / "diagrams.ipynb")
+    shutil.copy(CHAPTER, root / CHAPTER.name)   # the committed chapter, as a learner opens it
     port, token = _free_port(), secrets.token_hex(16)
     state = tmp_path_factory.mktemp("lab-state")
     # No "get notified about Jupyter news?" toast over the screenshot (news_url=None stops the fetch only).
@@ -136,9 +141,7 @@ def test_lit_diagram_and_stepper_render_in_jupyterlab(jupyterlab):
     base, token, name = jupyterlab
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
         try:
             off_box = []
@@ -193,6 +196,47 @@ def test_lit_diagram_and_stepper_render_in_jupyterlab(jupyterlab):
             assert not [u for u in off_box if "mermaid" in u], off_box
         except Exception:
             page.screenshot(path=str(SCREENSHOTS / "failure.png"))
+            raise
+        finally:
+            browser.close()
+
+
+def test_committed_chapter_shows_its_diagrams_in_jupyterlab(jupyterlab):
+    """The chapter as committed (outputs of the headless run), opened without running anything: every
+    diagram output is drawn, none with a Mermaid warning, and no output points off the machine."""
+    from playwright.sync_api import sync_playwright
+
+    base, token, _ = jupyterlab
+    nb = nbformat.read(CHAPTER, as_version=4)
+    diagrams = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                   if "text/vnd.mermaid" in o.get("data", {}))
+    assert diagrams >= 8
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        try:
+            off_box = []
+            page.on("request", lambda r: off_box.append(r.url) if not r.url.startswith(
+                ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")) else None)
+            page.goto(f"{base}/lab/tree/{CHAPTER.name}?token={token}&reset")
+            page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell", timeout=60_000)
+            drawn = ".jp-NotebookPanel .jp-RenderedMermaid img, .jp-NotebookPanel .jp-RenderedSVG svg, " \
+                    ".jp-NotebookPanel .jp-RenderedImage img"
+            # JupyterLab renders cells lazily: scroll through the notebook so every output is drawn
+            page.evaluate("""async () => {
+                const panel = document.querySelector('.jp-WindowedPanel-outer') || document.scrollingElement;
+                for (let y = 0; y < panel.scrollHeight; y += 600) { panel.scrollTop = y;
+                    await new Promise(r => setTimeout(r, 60)); }
+            }""")
+            page.wait_for_function(f"() => document.querySelectorAll({drawn!r}).length >= {diagrams}",
+                                   timeout=60_000)
+            assert page.locator(".jp-RenderedMermaid.jp-mod-warning").count() == 0
+            page.locator(".jp-NotebookPanel .jp-CodeCell").nth(12).scroll_into_view_if_needed()
+            page.screenshot(path=str(SCREENSHOTS / "chapter.png"), full_page=False)
+            assert not off_box, off_box
+        except Exception:
+            page.screenshot(path=str(SCREENSHOTS / "chapter-failure.png"))
             raise
         finally:
             browser.close()
