@@ -6,6 +6,7 @@ styled, clicks Next, checks the highlight moved, and saves a screenshot under bu
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -135,108 +136,100 @@ def _run_all_cells(page) -> None:
     page.wait_for_function(started.replace("[\\d*]+", "\\d+"), timeout=60_000)
 
 
-def test_lit_diagram_and_stepper_render_in_jupyterlab(jupyterlab):
+@contextlib.contextmanager
+def _jupyterlab_page(base: str, token: str, notebook: str, failure_shot: str):
+    """Chromium on a JupyterLab notebook; yields (page, requests that left the machine). A failing
+    test leaves a screenshot under build/browser/."""
     from playwright.sync_api import sync_playwright
 
-    base, token, name = jupyterlab
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
         try:
-            off_box = []
+            off_box: list[str] = []
             page.on("request", lambda r: off_box.append(r.url) if not r.url.startswith(
                 ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")) else None)
-            page.goto(f"{base}/lab/tree/{name}?token={token}&reset")
+            page.goto(f"{base}/lab/tree/{notebook}?token={token}&reset")
             page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell", timeout=60_000)
-            page.wait_for_selector(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']",
-                                   timeout=60_000)
-            _run_all_cells(page)
-
-            # 1. the lit diagram, drawn by JupyterLab's own (offline) Mermaid renderer
-            page.wait_for_selector(".jp-RenderedMermaid img", timeout=60_000)
-            page.wait_for_selector(".workshop-stepper .jp-RenderedMermaid img", timeout=60_000)
-            assert page.locator(".jp-RenderedMermaid.jp-mod-warning").count() == 0
-            lit = _svg(page.locator(".jp-RenderedMermaid img").first)
-            assert "flowchart-v2" in lit
-            assert f"stroke:{LIT_COLOUR}" in _edge_style(lit, "token-review")
-            assert LIT_COLOUR not in _edge_style(lit, "review-result")
-            assert "stepLit" in lit
-
-            # 2. the stepper starts on arrow 1 ...
-            stepper_img = page.locator(".workshop-stepper .jp-RenderedMermaid img").first
-            first = _svg(stepper_img)
-            assert f"stroke:{LIT_COLOUR}" in _edge_style(first, "jwt-mounted")
-            assert "JWT" in page.locator(".workshop-stepper").inner_text()
-
-            # ... and Next moves the highlight to arrow 2
-            page.get_by_role("button", name="Next").click()
-            page.wait_for_function(
-                """(colour) => {
-                    const img = document.querySelector('.workshop-stepper .jp-RenderedMermaid img');
-                    if (!img) return false;
-                    const svg = new DOMParser().parseFromString(
-                        decodeURIComponent(img.src.split(',').slice(1).join(',')), 'image/svg+xml');
-                    const edge = svg.querySelector('path[data-id="auth-request"]');
-                    return !!edge && (edge.getAttribute('style') || '').includes(colour);
-                }""", arg=LIT_COLOUR,
-                timeout=30_000)
-            page.wait_for_selector(".workshop-stepper .jp-RenderedMermaid img", timeout=30_000)
-            moved = _svg(page.locator(".workshop-stepper .jp-RenderedMermaid img").first)
-            assert f"stroke:{LIT_COLOUR}" in _edge_style(moved, "auth-request")
-            assert LIT_COLOUR not in _edge_style(moved, "jwt-mounted")
-            assert "#2e7d32" in _edge_style(moved, "jwt-mounted")          # arrow 1 is now done
-            assert "Step 2/8: ESO → AuthMethod" in page.locator(".workshop-stepper").inner_text()
-            assert "POST /auth" in page.locator(".workshop-stepper").inner_text()
-            assert page.locator(".jp-RenderedMermaid.jp-mod-warning").count() == 0
-
-            page.locator(".workshop-stepper").scroll_into_view_if_needed()
-            page.screenshot(path=str(SCREENSHOTS / "stepper.png"), full_page=False)
-            page.locator(".workshop-stepper").screenshot(path=str(SCREENSHOTS / "stepper-widget.png"))
-            assert not [u for u in off_box if "mermaid" in u], off_box
+            yield page, off_box
         except Exception:
-            page.screenshot(path=str(SCREENSHOTS / "failure.png"))
+            page.screenshot(path=str(SCREENSHOTS / failure_shot))
             raise
         finally:
             browser.close()
+
+
+def test_lit_diagram_and_stepper_render_in_jupyterlab(jupyterlab):
+    base, token, name = jupyterlab
+    with _jupyterlab_page(base, token, name, "failure.png") as (page, off_box):
+        page.wait_for_selector(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator[data-status='idle']",
+                               timeout=60_000)
+        _run_all_cells(page)
+
+        # 1. the lit diagram, drawn by JupyterLab's own (offline) Mermaid renderer
+        page.wait_for_selector(".jp-RenderedMermaid img", timeout=60_000)
+        page.wait_for_selector(".workshop-stepper .jp-RenderedMermaid img", timeout=60_000)
+        assert page.locator(".jp-RenderedMermaid.jp-mod-warning").count() == 0
+        lit = _svg(page.locator(".jp-RenderedMermaid img").first)
+        assert "flowchart-v2" in lit
+        assert f"stroke:{LIT_COLOUR}" in _edge_style(lit, "token-review")
+        assert LIT_COLOUR not in _edge_style(lit, "review-result")
+        assert "stepLit" in lit
+
+        # 2. the stepper starts on arrow 1 ...
+        stepper_img = page.locator(".workshop-stepper .jp-RenderedMermaid img").first
+        first = _svg(stepper_img)
+        assert f"stroke:{LIT_COLOUR}" in _edge_style(first, "jwt-mounted")
+        assert "JWT" in page.locator(".workshop-stepper").inner_text()
+
+        # ... and Next moves the highlight to arrow 2
+        page.get_by_role("button", name="Next").click()
+        page.wait_for_function(
+            """(colour) => {
+                const img = document.querySelector('.workshop-stepper .jp-RenderedMermaid img');
+                if (!img) return false;
+                const svg = new DOMParser().parseFromString(
+                    decodeURIComponent(img.src.split(',').slice(1).join(',')), 'image/svg+xml');
+                const edge = svg.querySelector('path[data-id="auth-request"]');
+                return !!edge && (edge.getAttribute('style') || '').includes(colour);
+            }""", arg=LIT_COLOUR,
+            timeout=30_000)
+        page.wait_for_selector(".workshop-stepper .jp-RenderedMermaid img", timeout=30_000)
+        moved = _svg(page.locator(".workshop-stepper .jp-RenderedMermaid img").first)
+        assert f"stroke:{LIT_COLOUR}" in _edge_style(moved, "auth-request")
+        assert LIT_COLOUR not in _edge_style(moved, "jwt-mounted")
+        assert "#2e7d32" in _edge_style(moved, "jwt-mounted")          # arrow 1 is now done
+        assert "Step 2/8: ESO → AuthMethod" in page.locator(".workshop-stepper").inner_text()
+        assert "POST /auth" in page.locator(".workshop-stepper").inner_text()
+        assert page.locator(".jp-RenderedMermaid.jp-mod-warning").count() == 0
+
+        page.locator(".workshop-stepper").scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOTS / "stepper.png"), full_page=False)
+        page.locator(".workshop-stepper").screenshot(path=str(SCREENSHOTS / "stepper-widget.png"))
+        assert not [u for u in off_box if "mermaid" in u], off_box
 
 
 def test_committed_chapter_shows_its_diagrams_in_jupyterlab(jupyterlab):
     """The chapter as committed (outputs of the headless run), opened without running anything: every
     diagram output is drawn, none with a Mermaid warning, and no output points off the machine."""
-    from playwright.sync_api import sync_playwright
-
     base, token, _ = jupyterlab
     nb = nbformat.read(CHAPTER, as_version=4)
     diagrams = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
                    if "text/vnd.mermaid" in o.get("data", {}))
     assert diagrams >= 8
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1800})
-        try:
-            off_box = []
-            page.on("request", lambda r: off_box.append(r.url) if not r.url.startswith(
-                ("http://127.0.0.1", "ws://127.0.0.1", "data:", "blob:")) else None)
-            page.goto(f"{base}/lab/tree/{CHAPTER.name}?token={token}&reset")
-            page.wait_for_selector(".jp-NotebookPanel .jp-CodeCell", timeout=60_000)
-            drawn = ".jp-NotebookPanel .jp-RenderedMermaid img, .jp-NotebookPanel .jp-RenderedSVG svg, " \
-                    ".jp-NotebookPanel .jp-RenderedImage img"
-            # JupyterLab renders cells lazily: scroll through the notebook so every output is drawn
-            page.evaluate("""async () => {
-                const panel = document.querySelector('.jp-WindowedPanel-outer') || document.scrollingElement;
-                for (let y = 0; y < panel.scrollHeight; y += 600) { panel.scrollTop = y;
-                    await new Promise(r => setTimeout(r, 60)); }
-            }""")
-            page.wait_for_function(f"() => document.querySelectorAll({drawn!r}).length >= {diagrams}",
-                                   timeout=60_000)
-            assert page.locator(".jp-RenderedMermaid.jp-mod-warning").count() == 0
-            page.locator(".jp-NotebookPanel .jp-CodeCell").nth(12).scroll_into_view_if_needed()
-            page.screenshot(path=str(SCREENSHOTS / "chapter.png"), full_page=False)
-            assert not off_box, off_box
-        except Exception:
-            page.screenshot(path=str(SCREENSHOTS / "chapter-failure.png"))
-            raise
-        finally:
-            browser.close()
+    with _jupyterlab_page(base, token, CHAPTER.name, "chapter-failure.png") as (page, off_box):
+        drawn = ".jp-NotebookPanel .jp-RenderedMermaid img, .jp-NotebookPanel .jp-RenderedSVG svg, " \
+                ".jp-NotebookPanel .jp-RenderedImage img"
+        # JupyterLab renders cells lazily: scroll through the notebook so every output is drawn
+        page.evaluate("""async () => {
+            const panel = document.querySelector('.jp-WindowedPanel-outer') || document.scrollingElement;
+            for (let y = 0; y < panel.scrollHeight; y += 600) { panel.scrollTop = y;
+                await new Promise(r => setTimeout(r, 60)); }
+        }""")
+        page.wait_for_function(f"() => document.querySelectorAll({drawn!r}).length >= {diagrams}",
+                               timeout=60_000)
+        assert page.locator(".jp-RenderedMermaid.jp-mod-warning").count() == 0
+        page.locator(".jp-NotebookPanel .jp-CodeCell").nth(12).scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOTS / "chapter.png"), full_page=False)
+        assert not off_box, off_box

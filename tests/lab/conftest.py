@@ -11,6 +11,12 @@ def akeyless_sdk(lab_info) -> akeyless.V2Api:
     return akeyless.V2Api(akeyless.ApiClient(config))
 
 
+def admin_token(api: akeyless.V2Api, lab_info) -> str:
+    """A t- token of the lab's bootstrap admin (API key from .lab/akeyless-admin.json)."""
+    creds = lab_info.akeyless_admin()
+    return api.auth(akeyless.Auth(access_id=creds["access_id"], access_key=creds["access_key"])).token
+
+
 @pytest.fixture(scope="session")
 def kube_client(lab):
     """The official kubernetes client as the lab admin (the kubeconfig's current context)."""
@@ -28,3 +34,14 @@ def akeyless_api(lab) -> akeyless.V2Api:
 def sdk_for():
     """A factory: the akeyless SDK for any LabInfo (tests that start labs of their own)."""
     return akeyless_sdk
+
+
+@pytest.fixture(scope="session")
+def akeyless_admin(akeyless_api, lab) -> str:
+    return admin_token(akeyless_api, lab)
+
+
+@pytest.fixture(scope="session")
+def admin_token_for():
+    """A factory: admin_token(api, lab_info) for tests that start labs of their own."""
+    return admin_token

@@ -26,9 +26,8 @@ def api(akeyless_api):
 
 
 @pytest.fixture(scope="module")
-def admin(api, lab):
-    creds = lab.akeyless_admin()
-    return api.auth(akeyless.Auth(access_id=creds["access_id"], access_key=creds["access_key"])).token
+def admin(akeyless_admin):
+    return akeyless_admin
 
 
 def uniq(prefix: str) -> str:

@@ -14,11 +14,6 @@ from helpers import lab as lab_runtime
 from helpers.config import Settings
 
 
-def _admin_token(api, info) -> str:
-    creds = info.akeyless_admin()
-    return api.auth(akeyless.Auth(access_id=creds["access_id"], access_key=creds["access_key"])).token
-
-
 @pytest.fixture()
 def own_lab(tmp_path):
     settings = Settings.load(target="lab", lab_dir=str(tmp_path / "lab"))
@@ -26,10 +21,10 @@ def own_lab(tmp_path):
     lab_runtime.down(settings)
 
 
-def test_state_survives_sigkill(own_lab, sdk_for):
+def test_state_survives_sigkill(own_lab, sdk_for, admin_token_for):
     info = lab_runtime.up(own_lab)
     api = sdk_for(info)
-    admin = _admin_token(api, info)
+    admin = admin_token_for(api, info)
     method = api.create_auth_method(akeyless.CreateAuthMethod(name="/p/reader", token=admin))
     k8s = api.create_auth_method_k8_s(akeyless.CreateAuthMethodK8S(name="/p/k8s", bound_namespaces=["app"],
                                                                     token=admin))
@@ -54,7 +49,7 @@ def test_state_survives_sigkill(own_lab, sdk_for):
     assert again.pid != info.pid
     api = sdk_for(again)
     assert api.validate_token(akeyless.ValidateToken(token=admin)).is_valid      # tokens persist too
-    fresh = _admin_token(api, again)
+    fresh = admin_token_for(api, again)
     token = api.auth(akeyless.Auth(access_id=method.access_id, access_key=method.access_key)).token
     assert token.startswith("t-")
     role = api.get_role(akeyless.GetRole(name="/p/role", token=fresh))
@@ -77,9 +72,9 @@ def test_state_survives_sigkill(own_lab, sdk_for):
     assert sum('"c":"roles"' in line for line in journal) == 1
 
 
-def test_concurrent_clients(lab, sdk_for):
+def test_concurrent_clients(lab, sdk_for, admin_token_for):
     api = sdk_for(lab)
-    admin = _admin_token(api, lab)
+    admin = admin_token_for(api, lab)
     base = f"/conc-{uuid.uuid4().hex[:8]}"
     method = api.create_auth_method(akeyless.CreateAuthMethod(name=base + "/am", token=admin))
     api.create_role(akeyless.CreateRole(name=base + "/role", token=admin))
