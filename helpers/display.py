@@ -334,24 +334,29 @@ class Stepper:
         self._draw()
 
     def _draw(self) -> None:
-        from IPython.display import HTML, display
         self._prev.disabled = self.position == 0
         self._next.disabled = self.position == len(self.stops) - 1
         self._label.value = f"<b>{html.escape(self.heading())}</b>"
         # JupyterLab draws text/vnd.mermaid itself, offline; an SVG from mmdc here would cost a
         # browser start per step for nothing the live view needs.
         self.drawn = self.current.bundle(svg=False)
-        self._picture.clear_output(wait=True)
-        with self._picture:
-            display(self.drawn, raw=True)
-        self._detail.clear_output(wait=True)
-        with self._detail:
-            display(HTML(self.detail_html(heading=False)))   # the heading is already above the picture
+        # The outputs are assigned, never captured with `with output: display(...)`: under papermill,
+        # nbclient's stand-in for the Output widget answers a capture on the shell channel while the
+        # cell's reply is awaited there, and now and then that reply is only noticed when the cell
+        # timeout expires (jupyter/nbclient#312): a 60 s stall, or a failed run.
+        self._picture.outputs = (_display_data(self.drawn),)
+        detail = self.detail_html(heading=False)    # the heading is already above the picture
+        self._detail.outputs = (_display_data({"text/html": detail, "text/plain": _text_of(detail)}),)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
         display(self.widget())
         print(self.log())
+
+
+def _display_data(bundle: dict[str, str]) -> dict:
+    """One nbformat display_data output, the form an Output widget's `outputs` holds."""
+    return {"output_type": "display_data", "data": dict(bundle), "metadata": {}}
 
 
 def _text_of(value: Any) -> str:

@@ -8,6 +8,9 @@ from pathlib import Path
 from .config import PROJECT_ROOT
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+# Per cell, and below the tests' 300 s pytest-timeout, so a stuck cell is reported by its number.
+# The slowest honest cell starts the real kube-apiserver (up to 120 s on a loaded machine).
+CELL_TIMEOUT = 180
 
 
 @dataclass
@@ -47,7 +50,7 @@ def notebooks(names: list[str] | None = None) -> list[Path]:
     return found
 
 
-def run_notebook(path: Path, output: Path, parameters: dict | None = None, timeout: int = 300) -> NotebookRun:
+def run_notebook(path: Path, output: Path, parameters: dict | None = None, timeout: int = CELL_TIMEOUT) -> NotebookRun:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 

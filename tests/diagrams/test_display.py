@@ -71,6 +71,25 @@ def test_widget_buttons_move_the_lit_step():
     assert box is s.widget()
 
 
+def test_widget_assigns_its_outputs_and_never_captures(monkeypatch):
+    """Capturing with `with output:` makes nbclient (papermill) answer on the shell channel mid-cell,
+    which can stall a headless run until the cell timeout (jupyter/nbclient#312)."""
+    import ipywidgets
+
+    def refuse(self):
+        raise AssertionError("the stepper captured output through an Output widget context")
+
+    monkeypatch.setattr(ipywidgets.Output, "__enter__", refuse)
+    s = stepper("kubernetes-auth-flow", {"auth-request": Reviewed()})
+    s.widget()
+    s._next.click()
+    (picture,), (detail,) = s._picture.outputs, s._detail.outputs
+    assert picture["output_type"] == "display_data" and picture["data"] == s.drawn
+    assert "class auth-request edgeLit" in picture["data"]["text/vnd.mermaid"]
+    assert "authenticated as system:serviceaccount" in detail["data"]["text/html"]
+    assert "<" not in detail["data"]["text/plain"]
+
+
 def test_stepper_works_on_the_sequence_diagram():
     s = stepper("kubernetes-auth-sequence", start=3)
     assert "rect rgba(" in s.current.mermaid and s.current.lit == ("token-review",)
