@@ -3,7 +3,7 @@
 A notebook never edits Mermaid text: it asks for a diagram with a step lit,
 
     diagrams.show("kubernetes-auth-flow", "token-review")      # arrow 3 lit, 1-2 done, 4-8 muted
-    diagrams.show("kubernetes-auth-flow", chapter_step=4)      # the chapter's prose step 4 (arrows 3 and 4)
+    diagrams.show("kubernetes-auth-flow", 3)                   # the same, by its number
 
 and the returned Diagram renders itself: `text/vnd.mermaid` (JupyterLab draws it offline), a stable
 one-line `text/plain` for headless runs, and `image/svg+xml` when mmdc + chromium are installed.
@@ -29,61 +29,6 @@ SEQUENCE = "kubernetes-auth-sequence"
 ARCHITECTURE = "lab-architecture"
 
 
-@dataclass(frozen=True)
-class Step:
-    """One numbered arrow of the chapter's flowchart; `id` is its Mermaid edge id."""
-
-    number: int
-    id: str
-    source: str
-    target: str
-    label: str
-    carries: str        # what travels on this arrow, for the step log
-
-
-STEPS: tuple[Step, ...] = (
-    Step(1, "jwt-mounted", "Pod", "ESO", "JWT token mounted in pod",
-         "the ServiceAccount's JWT (projected token, audience-bound, expires)"),
-    Step(2, "auth-request", "ESO", "AuthMethod", "Fetch secret request + JWT token",
-         "POST /auth: access-type k8s, access-id, k8s-auth-config-name, k8s-service-account-token (the JWT)"),
-    Step(3, "token-review", "AuthMethod", "API", "Validate token via TokenReview API",
-         "TokenReview request: spec.token = the JWT, authenticated with the reviewer JWT, over TLS to the cluster CA"),
-    Step(4, "review-result", "API", "AuthMethod", "Token valid + ServiceAccount identity",
-         "TokenReview status: authenticated, user.username system:serviceaccount:<ns>:<sa>, uid, audiences"),
-    Step(5, "role-check", "AuthMethod", "AccessRole", "Check Access Role permissions",
-         "the identity's sub-claims (namespace, service account) matched against the role's rules"),
-    Step(6, "read-secret", "AccessRole", "Vault", "Read secret from vault",
-         "get-secret-value with the t- token: allowed only on the role's paths (read)"),
-    Step(7, "secret-returned", "Vault", "ESO", "Return secret value",
-         "the secret value (masked in outputs)"),
-    Step(8, "k8s-secret-written", "ESO", "K8sSecret", "Create/Update Kubernetes Secret",
-         "a Kubernetes Secret owned by the ExternalSecret, data base64-encoded"),
-)
-STEP_IDS: tuple[str, ...] = tuple(s.id for s in STEPS)
-
-
-@dataclass(frozen=True)
-class ChapterStep:
-    """One of the chapter's six prose steps, mapped onto the arrows (and nodes) it is about."""
-
-    number: int
-    title: str
-    steps: tuple[str, ...]
-    nodes: tuple[str, ...]
-
-
-CHAPTER_STEPS: tuple[ChapterStep, ...] = (
-    ChapterStep(1, "Pod starts in AKS: a JWT is injected via the ServiceAccount", ("jwt-mounted",), ("Pod",)),
-    ChapterStep(2, "ESO reads the token", ("jwt-mounted",), ("ESO",)),
-    ChapterStep(3, "Token sent to Akeyless with the secret fetch request", ("auth-request",), ("ESO", "AuthMethod")),
-    ChapterStep(4, "Token validation through the TokenReview API", ("token-review", "review-result"),
-                ("AuthMethod", "API")),
-    ChapterStep(5, "Access control check against the Access Role", ("role-check", "read-secret"),
-                ("AuthMethod", "AccessRole", "Vault")),
-    ChapterStep(6, "Secret returned; ESO creates the Kubernetes Secret", ("secret-returned", "k8s-secret-written"),
-                ("Vault", "ESO", "K8sSecret")),
-)
-
 # Lit = the step being looked at; done = steps before it; muted = steps after it. Class names are
 # prefixed so they cannot collide with the diagrams' own classDefs.
 STYLE_LINES = (
@@ -102,24 +47,6 @@ _EDGE = re.compile(r'^\s*([A-Za-z][\w]*)\s+([a-z][\w-]*)@-->\|"(.*)"\|\s*([A-Za-
 _NODE = re.compile(r'^\s*([A-Za-z][\w]*)\[')
 _SEQ_START = re.compile(r"^\s*%%\s*step:\s*([a-z][\w-]*)\s*$")
 _SEQ_END = re.compile(r"^\s*%%\s*/step\s*$")
-
-
-def step(step_id: str | int) -> Step:
-    """The arrow with this id (or number)."""
-    for s in STEPS:
-        if step_id in (s.id, s.number):
-            return s
-    raise ConfigError(f"unknown step {step_id!r}", hint=f"steps are 1..{len(STEPS)} or ids: {', '.join(STEP_IDS)}")
-
-
-def chapter_step(number: int) -> ChapterStep:
-    for c in CHAPTER_STEPS:
-        if c.number == number:
-            return c
-    raise ConfigError(f"unknown chapter step {number!r}", hint=f"the chapter has steps 1..{len(CHAPTER_STEPS)}")
-
-
-_find_chapter_step = chapter_step   # Diagram.light() has a keyword of the same name
 
 
 def _plain(label: str) -> str:
@@ -173,20 +100,25 @@ class Diagram:
         return tuple(e.id for e in self.edges)
 
     # -- lighting ----------------------------------------------------------------------------------
-    def light(self, step_ref: str | int | None = None, *, chapter_step: int | None = None) -> "Diagram":
-        """This diagram with one arrow lit (a step id or arrow number), or one chapter step
-        (its arrows and nodes), or nothing lit (step_ref None)."""
-        if chapter_step is not None:
-            if step_ref is not None:
-                raise ConfigError("give either a step or chapter_step, not both")
-            c = _find_chapter_step(chapter_step)
-            self._check(c.steps)
-            return replace(self, lit=c.steps, lit_nodes=c.nodes, caption=f"chapter step {c.number}: {c.title}")
+    def light(self, step_ref: str | int | None = None) -> "Diagram":
+        """This diagram with one arrow lit (a step id, or its number in file order), or nothing lit."""
         if step_ref is None:
             return replace(self, lit=(), lit_nodes=None, caption="")
-        step_id = step(step_ref).id if isinstance(step_ref, int) else step_ref
+        step_id = self.step_id(step_ref)
         self._check((step_id,))
         return replace(self, lit=(step_id,), lit_nodes=None, caption="")
+
+    def step_id(self, ref: str | int) -> str:
+        """The id of step `ref` (an id, or a 1-based number in file order)."""
+        known = self.step_ids
+        if isinstance(ref, int) and not isinstance(ref, bool):
+            if 1 <= ref <= len(known):
+                return known[ref - 1]
+            raise ConfigError(f"diagram {self.name!r} has no step {ref}", hint=f"its steps are 1..{len(known)}")
+        return ref
+
+    def edge(self, step_id: str) -> Edge | None:
+        return next((e for e in self.edges if e.id == step_id), None)
 
     def relabel(self, names: dict[str, str]) -> "Diagram":
         """The same diagram naming this run's objects instead of the chapter's examples
@@ -269,16 +201,10 @@ class Diagram:
         """One stable line: which diagram, which step is lit (for headless runs and nbval)."""
         if not self.lit:
             return f"{self.name}: {self.kind}, nothing lit"
-        if self.caption:
-            arrows = ", ".join(f"{step(s).number} {s}" if s in STEP_IDS else s for s in self.lit)
-            return f"{self.name}: {self.caption} (arrows {arrows})"
         s = self.lit[0]
         order = self.step_ids
-        edge = next((e for e in self.edges if e.id == s), None)
+        edge = self.edge(s)
         where = f" ({edge.source} -> {edge.target}: {re.sub(r'^[0-9]+[.] ', '', edge.label)})" if edge else ""
-        if edge is None and s in STEP_IDS:
-            known = step(s)
-            where = f" ({known.source} -> {known.target}: {known.label})"
         return f"{self.name}: step {order.index(s) + 1}/{len(order)} {s} lit{where}"
 
     def __repr__(self) -> str:
@@ -327,19 +253,16 @@ def load(name: str) -> Diagram:
     return Diagram(name=path.stem, source=path.read_text())
 
 
-def show(name: str = FLOW, step: str | int | None = None, *, chapter_step: int | None = None) -> Diagram:
-    """The diagram with one step (arrow id or number) or one chapter step lit; renders itself."""
-    return load(name).light(step, chapter_step=chapter_step)
+def show(name: str = FLOW, step: str | int | None = None) -> Diagram:
+    """The diagram with one step (arrow id or number) lit; renders itself."""
+    return load(name).light(step)
 
 
 def variants(name: str) -> list[Diagram]:
-    """Every lit variant this module can emit for the diagram: nothing lit, each step, and (for the
-    flowchart) each chapter step. The diagram tests render all of them with the real engine."""
+    """Every lit variant this module can emit for the diagram: nothing lit, then each step. The diagram
+    tests render all of them with the real engine."""
     base = load(name)
-    out = [base] + [base.light(s) for s in base.step_ids]
-    if base.kind == "flowchart" and set(STEP_IDS) <= set(base.step_ids):
-        out += [base.light(chapter_step=c.number) for c in CHAPTER_STEPS]
-    return out
+    return [base] + [base.light(s) for s in base.step_ids]
 
 
 # -- renderers -------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ Only this module and diagrams.py import IPython or ipywidgets.
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -197,18 +198,15 @@ class Stepper:
     """
 
     def __init__(self, diagram: Any = "kubernetes-auth-flow", details: dict[str, Any] | None = None,
-                 start: str | int = 1, chapter: bool = False):
+                 start: str | int = 1, notes: dict[str, str] | None = None):
         from . import diagrams
         self.diagram = diagrams.load(diagram) if isinstance(diagram, str) else diagram.light(None)
         self.details = dict(details or {})
-        self.chapter = chapter
-        if chapter:
-            self.stops = [c.number for c in diagrams.CHAPTER_STEPS]
-        else:
-            self.stops = list(self.diagram.step_ids)
+        self.notes = dict(notes or {})          # step id -> what travels on that arrow
+        self.stops = list(self.diagram.step_ids)
         if not self.stops:
             raise ValueError(f"diagram {self.diagram.name!r} has no steps to step through")
-        unknown = sorted(set(self.details) - set(self.diagram.step_ids) - {str(s) for s in self.stops})
+        unknown = sorted((set(self.details) | set(self.notes)) - set(self.stops))
         if unknown:
             from .errors import ConfigError
             raise ConfigError(f"details for unknown step(s): {', '.join(unknown)}",
@@ -219,52 +217,32 @@ class Stepper:
 
     # -- model (no widgets) ------------------------------------------------------------------------
     def _index(self, ref: str | int) -> int:
-        if self.chapter:
-            if ref in self.stops:
-                return self.stops.index(ref)
-        else:
-            if isinstance(ref, int) and 1 <= ref <= len(self.stops):
-                return ref - 1
-            if ref in self.stops:
-                return self.stops.index(ref)
-        raise ValueError(f"no step {ref!r}: use 1..{len(self.stops)}"
-                         + ("" if self.chapter else f" or one of {', '.join(self.stops)}"))
+        if isinstance(ref, int) and 1 <= ref <= len(self.stops):
+            return ref - 1
+        if ref in self.stops:
+            return self.stops.index(ref)
+        raise ValueError(f"no step {ref!r}: use 1..{len(self.stops)} or one of {', '.join(self.stops)}")
 
     @property
     def current(self):
         """The diagram with the current step lit."""
-        stop = self.stops[self.position]
-        return self.diagram.light(chapter_step=stop) if self.chapter else self.diagram.light(stop)
-
-    def _step_ids(self, index: int) -> tuple[str, ...]:
-        if self.chapter:
-            from .diagrams import chapter_step
-            return chapter_step(self.stops[index]).steps
-        return (self.stops[index],)
+        return self.diagram.light(self.stops[self.position])
 
     def _detail_key(self, index: int) -> str | None:
-        if self.chapter and str(self.stops[index]) in self.details:
-            return str(self.stops[index])
-        for step_id in reversed(self._step_ids(index)):
-            if step_id in self.details:
-                return step_id
-        return None
+        return self.stops[index] if self.stops[index] in self.details else None
 
     def heading(self, index: int | None = None) -> str:
-        from .diagrams import STEP_IDS, chapter_step, step
         index = self.position if index is None else index
-        if self.chapter:
-            c = chapter_step(self.stops[index])
-            return f"Chapter step {c.number}/{len(self.stops)}: {c.title}"
         step_id = self.stops[index]
-        if step_id in STEP_IDS:
-            s = step(step_id)
-            return f"Step {index + 1}/{len(self.stops)}: {s.source} → {s.target}: {s.label}"
+        edge = self.diagram.edge(step_id)
+        if edge is not None:
+            label = re.sub(r"^[0-9]+[.] ", "", edge.label)
+            return f"Step {index + 1}/{len(self.stops)}: {edge.source} → {edge.target}: {label}"
         return f"Step {index + 1}/{len(self.stops)}: {step_id}"
 
     def carries(self, index: int) -> list[str]:
-        from .diagrams import STEP_IDS, step
-        return [step(s).carries for s in self._step_ids(index) if s in STEP_IDS]
+        note = self.notes.get(self.stops[index])
+        return [note] if note else []
 
     def log_line(self, index: int) -> str:
         key = self._detail_key(index)
@@ -301,7 +279,7 @@ class Stepper:
 
     # -- widget ------------------------------------------------------------------------------------
     def go(self, ref: str | int) -> None:
-        """Move to a step (1-based number or step id; chapter mode: chapter step number)."""
+        """Move to a step (1-based number or step id)."""
         self.position = self._index(ref)
         if self._widget is not None:
             self._slider.value = self.position + 1   # the observer re-draws
@@ -383,12 +361,12 @@ def _html_of(value: Any) -> str:
 
 
 def stepper(diagram: Any = "kubernetes-auth-flow", details: dict[str, Any] | None = None, *,
-            start: str | int = 1, chapter: bool = False) -> Stepper:
+            start: str | int = 1, notes: dict[str, str] | None = None) -> Stepper:
     """A step-through view of a diagram (a name or a helpers.diagrams.Diagram).
 
-    details maps a step id (e.g. "token-review"; chapter mode also "4") to what happened there:
-    a Result, a caught exception, an HTML string. End a cell with it to display it."""
-    return Stepper(diagram, details, start=start, chapter=chapter)
+    details maps a step id (e.g. "token-review") to what happened there: a Result, a caught exception,
+    an HTML string; notes maps a step id to what travels on that arrow. End a cell with it to display it."""
+    return Stepper(diagram, details, start=start, notes=notes)
 
 
 def show_all(*objects: Any) -> None:
@@ -396,3 +374,77 @@ def show_all(*objects: Any) -> None:
     step): a single MIME bundle would show only one of them."""
     for obj in objects:
         _display(obj)
+
+
+# -- expected errors in a notebook: one styled message, no traceback --------------------------------
+
+# The names a chapter's setup cells define: after a kernel restart a later cell meets them undefined.
+SETUP_NAMES = {"chapter": "the setup cells at the top (Run > Run All Above Selected Cell)"}
+KERNEL_HOOK_MARK = "# written by helpers.display.install_error_handler"
+
+
+def _expected_error(shell, etype, value, tb, tb_offset=None):
+    """IPython's custom exception handler: an expected error (helpers.errors) is shown as the
+    learner should read it; anything else keeps its full traceback (it is a bug)."""
+    from .errors import LabError
+    if isinstance(value, NameError) and getattr(value, "name", None) in SETUP_NAMES:
+        shown = Failure(LabError(f"`{value.name}` is not defined: the kernel was restarted, or the setup cells "
+                                 "have not run yet", hint=f"run {SETUP_NAMES[value.name]}"))
+        shown.kind = "not set up"
+    elif isinstance(value, LabError):
+        shown = Failure(value)
+    else:
+        shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
+        return None
+    from IPython.display import display
+    display(shown)
+    # The execute reply still says "error" (papermill and Run All stop here); its traceback is one line.
+    line = shown.summary() + (f" ({shown.hint})" if shown.hint else "")
+    shell._last_traceback = [line]
+    return [line]
+
+
+def install_error_handler(shell=None, *, restarts: bool = True) -> bool:
+    """Show expected errors (helpers.errors) in this kernel as one short styled message naming the
+    fix, with no traceback. With `restarts`, a kernel of this environment started later (a restart)
+    installs it too, so a cell run before the setup cells says which cells to run. False outside IPython."""
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+    from .errors import LabError
+    shell.set_custom_exc((LabError, NameError), _expected_error)
+    if restarts:
+        _install_kernel_hook()
+    return True
+
+
+def load_ipython_extension(shell) -> None:
+    """`%load_ext helpers.display`, and what the kernel hook runs when a kernel starts."""
+    install_error_handler(shell, restarts=False)
+
+
+def _install_kernel_hook() -> None:
+    """Write ipython_kernel_config.py into this environment's etc/ipython, which IPython reads when a
+    kernel of this environment starts (IPython has no per-notebook hook, and a restarted kernel runs
+    nothing of the notebook's). Only in a virtual environment, and never over a file of someone else's."""
+    import sys
+    from pathlib import Path
+    if sys.prefix == sys.base_prefix:
+        return
+    path = Path(sys.prefix, "etc", "ipython", "ipython_kernel_config.py")
+    text = (f"{KERNEL_HOOK_MARK}: a kernel of this environment shows the workshop's\n"
+            "# expected errors as one line (and says which cells to run after a restart).\n"
+            "c.InteractiveShellApp.extensions = ['helpers.display']\n")
+    try:
+        if path.exists():
+            if not path.read_text().startswith(KERNEL_HOOK_MARK) or path.read_text() == text:
+                return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    except OSError:
+        pass    # a read-only environment: the handler still works in this kernel

@@ -52,3 +52,21 @@ class AkeylessError(LabError):
     def __init__(self, message: str, *, status: int | None = None, hint: str | None = None):
         super().__init__(message, hint)
         self.status = status
+
+
+class ParameterError(ConfigError):
+    """A notebook parameter with a value that cannot work: names the parameter and a value to use."""
+
+    def __init__(self, parameter: str, value, problem: str, suggestion=None):
+        fix = f"use {parameter} = {suggestion!r}" if suggestion not in (None, "") else f"change {parameter}"
+        super().__init__(f"parameter {parameter} = {value!r}: {problem}", hint=f"{fix} in the parameters cell")
+        self.parameter = parameter
+        self.suggestion = suggestion
+
+
+class NotReady(LabError):
+    """A cell needs something an earlier cell creates (and that is not there now): names that cell."""
+
+    def __init__(self, message: str, cell: str):
+        super().__init__(message, hint=f"run the cell `{cell}` first")
+        self.cell = cell

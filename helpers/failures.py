@@ -14,7 +14,7 @@ from typing import Callable
 from . import akeyless_client as ak
 from . import eso, tokens
 from .display import Result, html_table
-from .errors import LabOnly
+from .errors import LabOnly, ParameterError
 
 
 @dataclass
@@ -68,7 +68,7 @@ def scenario(name: str):
 def run(chapter, name: str) -> FailureCase:
     """Run one scenario by name (see `names()`)."""
     if name not in SCENARIOS:
-        raise KeyError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+        raise ParameterError("scenario", name, f"known scenarios: {', '.join(SCENARIOS)}", next(iter(SCENARIOS)))
     return SCENARIOS[name](chapter)
 
 
@@ -82,9 +82,8 @@ def _sync(chapter, *, namespace: str | None = None, service_account: str | None 
           audiences: list[str] | None = None, conf_name: str | None = None, path: str | None = None):
     """An ExternalSecret sync with one thing changed, not written to the cluster."""
     p = chapter.p
-    method = chapter.need("k8s_method", "create_auth_method")
     ns = namespace or p.namespace
-    store = eso.secret_store("akeyless-store", ns, chapter.gateway_url, method.access_id, conf_name or p.k8s_conf_name,
+    store = eso.secret_store("akeyless-store", ns, chapter.gateway_url, chapter.access_id(), conf_name or p.k8s_conf_name,
                              service_account or p.service_account,
                              audiences=[p.audience] if audiences is None else audiences,
                              ca_bundle_pem=chapter.gateway_ca_pem())
@@ -163,14 +162,13 @@ def expired_token(chapter) -> FailureCase:
     token = chapter.fresh_token()
     jump = tokens.decode(token).lifetime_seconds + CLOCK_SKEW_LEEWAY + 1
     try:
-        from . import lab
-        lab.advance_clock(jump, chapter.settings)
+        with chapter.session.clock.moved(jump):     # back to real time right after, so later times are true
+            answer = chapter.authenticate(token)
     except LabOnly as exc:
         return FailureCase("expired token", "nothing: the clock of a real cluster cannot be moved", "-",
                            "-", exc.hint, reproduced=False, not_here=exc.message)
-    answer = chapter.authenticate(token)
-    return _case_from_auth("expired token", f"the lab clock moved {jump} s forward: past "
-                                            "the token's exp and the API server's 60 s clock-skew leeway",
+    return _case_from_auth("expired token", f"the lab clock moved {jump} s forward (past the token's exp and "
+                                            "the API server's 60 s clock-skew leeway), then back",
                            answer, "tokens live 10 minutes when ESO mints them: a fresh sync mints a new one; for a "
                                    "static token in a Secret, stop using it (that is the point of Kubernetes auth)")
 
@@ -200,13 +198,13 @@ def reviewer_unbound(chapter) -> FailureCase:
 @scenario("wrong CA certificate")
 def wrong_ca(chapter) -> FailureCase:
     p = chapter.p
-    method = chapter.need("k8s_method", "create_auth_method")
+    method = chapter.auth_method()
     name = p.k8s_conf_name + "-wrong-ca"
     chapter.recreate(lambda: ak.delete_gateway_k8s_config(chapter.akeyless, name),
                       lambda: ak.create_gateway_k8s_config(chapter.akeyless, name, access_id=method.access_id,
                                                            signing_key=method.prv_key, k8s_host=chapter.cluster.server,
                                                            k8s_ca_cert=_unrelated_ca_b64(),
-                                                           token_reviewer_jwt=chapter.state.get("reviewer_jwt")))
+                                                           token_reviewer_jwt=chapter.reviewer_jwt()))
     try:
         answer = chapter.authenticate(chapter.fresh_token(), conf_name=name)
     finally:

@@ -1,7 +1,6 @@
 """The chapter's security benefits, each demonstrated against the live target rather than asserted."""
 from __future__ import annotations
 
-from . import akeyless_client as ak
 from . import eso, failures, tokens
 from .display import Note, Result
 
@@ -39,32 +38,56 @@ def who_can_mint_tokens(chapter) -> Note:
 
 def rotation(chapter) -> Note:
     """Every token is new: two in a row differ, and both authenticate while they live."""
-    first, second = chapter.fresh_token(), chapter.fresh_token()
+    first, second = chapter.fresh_token(ensure=True), chapter.fresh_token()
     a, b = tokens.decode(first), tokens.decode(second)
     answers = [chapter.authenticate(t) for t in (first, second)]
-    rows = [("jti", f"{a.claims.get('jti', '-')[:8]}... vs {b.claims.get('jti', '-')[:8]}...",
-             "different" if a.claims.get("jti") != b.claims.get("jti") else "same"),
-            ("signature", "different" if first.split(".")[2] != second.split(".")[2] else "same", ""),
-            ("first token /auth", "ok" if answers[0].ok else answers[0].error, ""),
-            ("second token /auth", "ok" if answers[1].ok else answers[1].error, "")]
+    jti = (a.claims.get("jti", "-")[:8], b.claims.get("jti", "-")[:8])
+    rows = [("jti (token id)", f"{jti[0]}... vs {jti[1]}...: "
+             + ("different" if a.claims.get("jti") != b.claims.get("jti") else "same")),
+            ("signature", "different" if first.split(".")[2] != second.split(".")[2] else "same"),
+            ("/auth with the first", "accepted" if answers[0].ok else answers[0].error),
+            ("/auth with the second", "accepted" if answers[1].ok else answers[1].error)]
     ok = first != second and all(x.ok for x in answers)
     return Note("two tokens minted a moment apart differ, and both work until they expire", rows,
-                ("", "", ""), title="token rotation", ok=ok)
+                ("compared", "result"), title="token rotation", ok=ok)
 
 
-def revocation(chapter) -> Result:
-    return failures.revoked_token(chapter)
+def _answer(answer: eso.AuthAnswer) -> str:
+    return "accepted" if answer.ok else f"refused: {answer.error}"
 
 
-def expiry(chapter) -> Result:
-    return failures.expired_token(chapter)
+def revocation(chapter) -> Note:
+    """Deleting and recreating the ServiceAccount revokes every token minted before; a new one works."""
+    p = chapter.p
+    before = chapter.fresh_token(ensure=True)
+    chapter.cluster.recreate_service_account(p.namespace, p.service_account)
+    old, new = chapter.authenticate(before), chapter.authenticate(chapter.fresh_token())
+    return Note(f"ServiceAccount {p.namespace}/{p.service_account} recreated: its earlier tokens are refused, "
+                "a new one works", [("token minted before", _answer(old)), ("token minted after", _answer(new))],
+                ("token", "/auth answer"), title="revocation", ok=not old.ok and new.ok)
+
+
+def expiry(chapter) -> Note:
+    """Tokens expire by themselves: the lab moves its clock past exp, and back right after."""
+    token = chapter.fresh_token(ensure=True)
+    jump = tokens.decode(token).lifetime_seconds + failures.CLOCK_SKEW_LEEWAY + 1
+    if not chapter.session.movable_clock:
+        return Note("expiry: not run on this target (its clock cannot be moved): wait for the token's exp, "
+                    "or revoke it as above", title="expiry")
+    with chapter.session.clock.moved(jump):
+        expired = chapter.authenticate(token)
+    fresh = chapter.authenticate(chapter.fresh_token())
+    return Note(f"{jump} s later (exp plus the API server's 60 s leeway) the token is refused; the clock is back "
+                "to real time and a fresh token works",
+                [("the token, after exp", _answer(expired)), ("a token minted now", _answer(fresh))],
+                ("token", "/auth answer"), title="expiry", ok=not expired.ok and fresh.ok)
 
 
 def audit(chapter, limit: int = 15) -> Result:
     """Centralized audit: every request the workload's auth method made, with the ServiceAccount behind
     it, allowed or denied and why (the admin's own calls are left out)."""
-    method = chapter.need("k8s_method", "create_auth_method")
-    return ak.audit_log(chapter.akeyless, limit=limit, access_id=method.access_id)
+    from .chapters.kubernetes_auth import audit_table
+    return audit_table(chapter.session.audit(limit=limit, access_id=chapter.access_id()))
 
 
 def least_privilege(chapter) -> Note:

@@ -92,9 +92,10 @@ class Reviewer:
                 except ValueError:
                     payload = {"raw": (await response.text())[:500]}
         except aiohttp.ClientConnectorCertificateError as exc:
-            return self._fail(record, f"failed to call the Kubernetes TokenReview API at {host}: tls: failed to "
-                                      f"verify certificate: x509: certificate signed by unknown authority "
-                                      f"({exc.certificate_error}): set k8s-ca-cert to the cluster's CA")
+            # a Go gateway's words (net/http + crypto/x509), not Python's "[SSL: ...] (_ssl.c:N)"
+            return self._fail(record, f"failed to call the Kubernetes TokenReview API: Post \"{url}\": tls: failed "
+                                      f"to verify certificate: x509: certificate signed by unknown authority: "
+                                      f"set k8s-ca-cert to the cluster's CA")
         except aiohttp.ClientSSLError as exc:
             return self._fail(record, f"failed to call the Kubernetes TokenReview API at {host}: TLS error: {exc}")
         except aiohttp.ClientConnectorError as exc:
