@@ -393,14 +393,16 @@ def _expected_error(shell, etype, value, tb, tb_offset=None):
         shown.kind = "not set up"
     elif isinstance(value, LabError):
         shown = Failure(value)
+        shown.kind = {"NotReady": "needs an earlier cell", "ParameterError": "check the parameters"}.get(shown.kind, shown.kind)
     else:
         shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
         return None
-    from IPython.display import display
-    display(shown)
-    # The execute reply still says "error" (papermill and Run All stop here); its traceback is one line.
-    line = shown.summary() + (f" ({shown.hint})" if shown.hint else "")
-    shell._last_traceback = [line]
+    # One error output of one line, styled by the notebook's error colours: Run All and papermill stop
+    # here, and papermill's message is this line too.
+    line = f"\x1b[1;31m✘ {shown.kind}\x1b[0m: {_first_line(shown.message)}"
+    if shown.hint:
+        line += f"\n\x1b[1;32m→ {shown.hint}\x1b[0m"
+    shell._showtraceback(etype, value, [line])
     return [line]
 
 

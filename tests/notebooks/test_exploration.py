@@ -1,0 +1,110 @@
+"""The chapter survives a learner: after Run All (which ends with cleanup) any cell re-run alone works or
+says in one line which cell to run first; after a kernel restart a middle cell says to run the setup
+cells; a parameter that cannot work stops the run in the first code cells with one message naming it."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers.chapters import kubernetes_auth
+from helpers.errors import ParameterError
+from helpers.tutorial import notebooks, run_notebook
+
+from explore import after_restart, explore
+
+CHAPTER = next(p for p in notebooks() if p.stem == "02_kubernetes_auth")
+
+
+def _explained(run) -> bool:
+    """A stopped cell showed the expected-error display (naming what to run or change), no traceback."""
+    text = run.text()
+    return run.kind == "note" and "Traceback" not in text and ("run the cell" in text or "run the setup" in text)
+
+
+def test_every_cell_reruns_alone_after_run_all():
+    found = explore(CHAPTER)
+    assert [r.kind for r in found.first] == ["ok"] * len(found.first), "Run All must pass first"
+    counts = found.counts(found.again)
+    print(f"re-run bottom-up after Run All: {counts}")
+    assert counts["traceback"] == 0, [(r.index, r.error) for r in found.again if r.kind == "traceback"]
+    for run in found.again:
+        if run.kind == "note":
+            assert _explained(run), (run.index, run.source, run.text()[:500])
+            assert len(run.error["traceback"]) <= 1
+    # the cells that need nothing from the rest of the chapter just work
+    worked = {r.source.strip().splitlines()[-1] for r in found.again if r.kind == "ok"}
+    for cell in ("chapter.cleanup()", "chapter.request_token()", "chapter.expiry()", "chapter.create_auth_method()",
+                 "chapter.create_reviewer()", "chapter.seed_secret()", "chapter.step1_pod_token()"):
+        assert cell in worked
+
+
+def test_a_middle_cell_after_a_kernel_restart_says_to_run_the_setup_cells():
+    last, middle = after_restart(CHAPTER, lambda cells: cells[len(cells) // 2])
+    assert last.kind == "ok"
+    assert middle.kind == "note", middle.text()
+    assert "chapter" in middle.text() and "run the setup cells" in middle.text()
+
+
+INVALID = {
+    "namespace": "Akeyless_Auth",
+    "service_account": "ESO SA",
+    "k8s_secret": "app_db_secret",
+    "audience": "",
+    "auth_method": "workshop/aks-eso-k8s",
+    "secret_rule": "/demo/other/*",
+    "target": "cloud",
+}
+
+
+@pytest.mark.parametrize("name", sorted(INVALID))
+def test_an_invalid_parameter_stops_the_first_cells_with_one_message(name, tmp_path):
+    run = run_notebook(CHAPTER, tmp_path / CHAPTER.name, {name: INVALID[name]})
+    assert not run.ok
+    assert name in run.error, run.error
+    executed = json.loads((tmp_path / CHAPTER.name).read_text())
+    code = [c for c in executed["cells"] if c["cell_type"] == "code"]
+    stopped = [i for i, c in enumerate(code) if c.get("execution_count")][-1]
+    assert stopped <= 3, f"stopped at code cell {stopped}, not in the first cells"
+    outputs = code[stopped]["outputs"]
+    assert [len(o["traceback"]) for o in outputs if o["output_type"] == "error"] == [1], outputs
+    assert "Traceback" not in json.dumps(outputs)
+    assert f"parameter {name}" in outputs[-1]["traceback"][0] and "in the parameters cell" in outputs[-1]["traceback"][0]
+
+
+@pytest.mark.parametrize("changes", [
+    {"reviewer_namespace": "Gateway"}, {"other_namespace": "akeyless-auth"}, {"role": "/eso//reader"},
+    {"other_secret_path": "/demo/app/other"}, {"k8s_conf_name": "aks/eso"}, {"secret_path": "demo/app/x"},
+    {"reveal": "yes"}, {"akeyless_url": "gateway:8000"},
+])
+def test_each_parameter_rule_names_the_parameter_and_a_value_that_works(changes):
+    name = next(iter(changes))
+    with pytest.raises(ParameterError) as caught:
+        kubernetes_auth.Parameters(**changes).validate()
+    assert caught.value.parameter == name
+    suggestion = caught.value.suggestion
+    if suggestion not in (None, ""):
+        kubernetes_auth.Parameters(**{**changes, name: suggestion}).validate()
+
+
+def test_the_defaults_and_the_suggestions_are_valid():
+    kubernetes_auth.Parameters().validate()
+    for name, value in INVALID.items():
+        problems = list(kubernetes_auth.Parameters(**{name: value}).problems())
+        assert [p.parameter for p in problems] == [name]
+        if problems[0].suggestion:
+            kubernetes_auth.Parameters(**{name: problems[0].suggestion}).validate()
+
+
+def test_steps_match_the_diagram_arrows_one_to_one():
+    from helpers import diagrams
+    flow = diagrams.load(diagrams.FLOW)
+    assert tuple(s.id for s in kubernetes_auth.STEPS) == flow.step_ids
+    for step, edge in zip(kubernetes_auth.STEPS, flow.edges):
+        assert edge.label.startswith(f"{step.number}. ")
+        assert hasattr(kubernetes_auth.Chapter, step.method)
+    nb = json.loads(CHAPTER.read_text())
+    cells = ["".join(c["source"]) for c in nb["cells"]]
+    for step in kubernetes_auth.STEPS:
+        assert any(f"**Step {step.number}:" in c for c in cells), f"no markdown heading for step {step.number}"
+        assert any(c.strip() == f"chapter.{step.method}()" for c in cells), f"no cell runs step {step.number}"
