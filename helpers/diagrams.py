@@ -114,7 +114,8 @@ class Diagram:
         if isinstance(ref, int) and not isinstance(ref, bool):
             if 1 <= ref <= len(known):
                 return known[ref - 1]
-            raise ConfigError(f"diagram {self.name!r} has no step {ref}", hint=f"its steps are 1..{len(known)}")
+            raise ConfigError(f"diagram {self.name!r} has no step {ref}",
+                              hint=f"its steps are 1..{len(known)} or ids: {', '.join(known)}")
         return ref
 
     def edge(self, step_id: str) -> Edge | None:

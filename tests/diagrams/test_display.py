@@ -37,19 +37,12 @@ def test_details_for_unknown_steps_are_refused():
 
 
 def test_detail_html_shows_what_travels_and_the_result():
-    s = stepper("kubernetes-auth-flow", {"token-review": FORBIDDEN}, start="token-review")
+    s = stepper("kubernetes-auth-flow", {"token-review": FORBIDDEN}, start="token-review",
+                notes={"token-review": "TokenReview request: spec.token = the JWT"})
     page = s.detail_html()
     assert "What travels: TokenReview request" in page
     assert "system:auth-delegator" in page and "#c62828" in page
     assert "not run yet" in s.detail_html(0)
-
-
-def test_chapter_mode_walks_the_six_prose_steps():
-    s = stepper(chapter=True, details={"4": Reviewed()})
-    assert len(s.log().splitlines()) == 6
-    s.go(4)
-    assert s.current.lit == ("token-review", "review-result")
-    assert "authenticated as" in s.log_line(3)
 
 
 def test_widget_buttons_move_the_lit_step():

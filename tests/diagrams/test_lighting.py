@@ -6,23 +6,25 @@ import re
 import pytest
 
 from helpers import diagrams
-from helpers.diagrams import CHAPTER_STEPS, FLOW, SEQUENCE, STEP_IDS, STEPS, Diagram
+from helpers.diagrams import FLOW, SEQUENCE, Diagram
 from helpers.errors import ConfigError
+
+STEP_IDS = ("jwt-mounted", "auth-request", "token-review", "review-result", "role-check",
+            "read-secret", "secret-returned", "k8s-secret-written")
 
 
 def test_step_ids_are_the_fixed_contract():
-    assert STEP_IDS == ("jwt-mounted", "auth-request", "token-review", "review-result", "role-check",
-                        "read-secret", "secret-returned", "k8s-secret-written")
-    assert [(s.number, s.source, s.target) for s in STEPS] == [
-        (1, "Pod", "ESO"), (2, "ESO", "AuthMethod"), (3, "AuthMethod", "API"), (4, "API", "AuthMethod"),
-        (5, "AuthMethod", "AccessRole"), (6, "AccessRole", "Vault"), (7, "Vault", "ESO"), (8, "ESO", "K8sSecret")]
-
-
-def test_flowchart_file_matches_the_step_table():
     flow = diagrams.load(FLOW)
-    assert [(e.id, e.source, e.target) for e in flow.edges] == [(s.id, s.source, s.target) for s in STEPS]
-    for edge, s in zip(flow.edges, STEPS):
-        assert edge.label == f"{s.number}. {s.label}"
+    assert flow.step_ids == STEP_IDS
+    assert [(e.source, e.target) for e in flow.edges] == [
+        ("Pod", "ESO"), ("ESO", "AuthMethod"), ("AuthMethod", "API"), ("API", "AuthMethod"),
+        ("AuthMethod", "AccessRole"), ("AccessRole", "Vault"), ("Vault", "ESO"), ("ESO", "K8sSecret")]
+
+
+def test_flowchart_arrows_are_numbered_in_file_order():
+    flow = diagrams.load(FLOW)
+    for number, edge in enumerate(flow.edges, 1):
+        assert edge.label.startswith(f"{number}. ") and flow.step_id(number) == edge.id
     assert flow.nodes == ("Pod", "ESO", "API", "K8sSecret", "AuthMethod", "AccessRole", "Vault")
 
 
@@ -37,13 +39,6 @@ def test_flowchart_keeps_the_seed_subgraphs_and_colours():
 
 def test_sequence_has_a_block_for_every_step_in_order():
     assert diagrams.load(SEQUENCE).step_ids == STEP_IDS
-
-
-def test_chapter_steps_cover_every_arrow_in_order():
-    assert [c.number for c in CHAPTER_STEPS] == [1, 2, 3, 4, 5, 6]
-    arrows = [s for c in CHAPTER_STEPS for s in c.steps]
-    assert list(dict.fromkeys(arrows)) == list(STEP_IDS)
-    assert diagrams.chapter_step(4).steps == ("token-review", "review-result")
 
 
 def test_lit_step_splits_done_and_muted():
@@ -67,14 +62,6 @@ def test_every_node_gets_exactly_one_state():
         groups = variant.states()["nodes"].values()
         flat = [n for group in groups for n in group]
         assert sorted(flat) == sorted(variant.nodes), variant.describe()
-
-
-def test_chapter_step_lights_its_own_nodes():
-    lit = diagrams.show(FLOW, chapter_step=2)
-    states = lit.states()
-    assert states["nodes"]["stepLit"] == ("ESO",)       # "ESO reads the token": the ESO end of arrow 1
-    assert states["nodes"]["stepDone"] == ("Pod",)
-    assert states["edges"]["edgeLit"] == ("jwt-mounted",)
 
 
 def test_lighting_appends_and_never_edits_the_file_lines():
@@ -103,9 +90,6 @@ def test_unlit_diagram_is_the_file_as_is():
 def test_describe_is_one_stable_line():
     assert diagrams.show(FLOW, "token-review").describe() == (
         "kubernetes-auth-flow: step 3/8 token-review lit (AuthMethod -> API: Validate token via TokenReview API)")
-    assert diagrams.show(FLOW, chapter_step=4).describe() == (
-        "kubernetes-auth-flow: chapter step 4: Token validation through the TokenReview API "
-        "(arrows 3 token-review, 4 review-result)")
 
 
 def test_bundle_without_svg_has_mermaid_and_text():
@@ -121,7 +105,7 @@ def test_svg_policy_off_keeps_svg_out(monkeypatch):
 
 @pytest.mark.parametrize("bad, words", [
     ("no-such-step", "has no step no-such-step"),
-    (9, "unknown step 9"),
+    (9, "has no step 9"),
 ])
 def test_unknown_steps_name_the_known_ones(bad, words):
     with pytest.raises(ConfigError) as info:
