@@ -381,6 +381,7 @@ def show_all(*objects: Any) -> None:
 # The names a chapter's setup cells define: after a kernel restart a later cell meets them undefined.
 SETUP_NAMES = {"chapter": "the setup cells at the top (Run > Run All Above Selected Cell)"}
 KERNEL_HOOK_MARK = "# written by helpers.display.install_error_handler"
+_KINDS = {"NotReady": "needs an earlier cell", "ParameterError": "check the parameters"}
 
 
 def _expected_error(shell, etype, value, tb, tb_offset=None):
@@ -393,7 +394,7 @@ def _expected_error(shell, etype, value, tb, tb_offset=None):
         shown.kind = "not set up"
     elif isinstance(value, LabError):
         shown = Failure(value)
-        shown.kind = {"NotReady": "needs an earlier cell", "ParameterError": "check the parameters"}.get(shown.kind, shown.kind)
+        shown.kind = _KINDS.get(shown.kind, shown.kind)
     else:
         shell.showtraceback((etype, value, tb), tb_offset=tb_offset)
         return None
@@ -406,23 +407,23 @@ def _expected_error(shell, etype, value, tb, tb_offset=None):
     return [line]
 
 
-def install_error_handler(shell=None, *, restarts: bool = True) -> bool:
+def install_error_handler(shell=None, *, restarts: bool = True) -> None:
     """Show expected errors (helpers.errors) in this kernel as one short styled message naming the
     fix, with no traceback. With `restarts`, a kernel of this environment started later (a restart)
-    installs it too, so a cell run before the setup cells says which cells to run. False outside IPython."""
+    installs it too, so a cell run before the setup cells says which cells to run. Outside IPython
+    there is nothing to install."""
     if shell is None:
         try:
             from IPython import get_ipython
         except ImportError:
-            return False
+            return
         shell = get_ipython()
     if shell is None:
-        return False
+        return
     from .errors import LabError
     shell.set_custom_exc((LabError, NameError), _expected_error)
     if restarts:
         _install_kernel_hook()
-    return True
 
 
 def load_ipython_extension(shell) -> None:

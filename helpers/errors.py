@@ -67,6 +67,7 @@ class ParameterError(ConfigError):
 class NotReady(LabError):
     """A cell needs something an earlier cell creates (and that is not there now): names that cell."""
 
-    def __init__(self, message: str, cell: str):
-        super().__init__(message, hint=f"run the cell `{cell}` first")
+    def __init__(self, message: str, cell: str, section: int | str | None = None):
+        where = f" in section {section}" if section is not None else ""
+        super().__init__(message, hint=f"run the cell `{cell}`{where} first")
         self.cell = cell

@@ -83,7 +83,8 @@ def _sync(chapter, *, namespace: str | None = None, service_account: str | None 
     """An ExternalSecret sync with one thing changed, not written to the cluster."""
     p = chapter.p
     ns = namespace or p.namespace
-    store = eso.secret_store("akeyless-store", ns, chapter.gateway_url, chapter.access_id(), conf_name or p.k8s_conf_name,
+    store = eso.secret_store("akeyless-store", ns, chapter.gateway_url, chapter.access_id(),
+                             conf_name or p.k8s_conf_name,
                              service_account or p.service_account,
                              audiences=[p.audience] if audiences is None else audiences,
                              ca_bundle_pem=chapter.gateway_ca_pem())

@@ -17,6 +17,11 @@ The chapter API other modules build on (failures.py, security.py, the ESO and co
   step-through shows. One numbering everywhere: cell "Step N" = arrow N = step-through stop N.
 - `on_step(callback)`: `callback(step, chapter)` runs after step N and returns extra results to show under
   it (e.g. the kubectl commands of that step); it must not raise for an expected failure.
+- `token_source`: None (the flow mints the token with TokenRequest, as ESO's serviceAccountRef does) or a
+  callable `(chapter) -> str` giving the JWT step 1 starts from (e.g. the one mounted in a real Pod).
+- `syncer`: None (helpers.eso reconciles the ExternalSecret itself) or a callable
+  `(chapter, write: bool) -> eso.SyncResult` (e.g. a real ESO controller's sync); steps 6-8, section 7 and
+  the demos that sync all go through `chapter.sync()`.
 """
 from __future__ import annotations
 
@@ -131,6 +136,16 @@ class Parameters(TargetParameters):
         return TargetParameters(**{f.name: getattr(self, f.name) for f in fields(TargetParameters)})
 
 
+# Which section of the notebook holds each cell a NotReady names.
+SECTION_OF = {"seed_secret": 1, "outsider_attempt": 1, "api_key_method": 2, "request_token": 3,
+              "create_auth_method": 4, "create_reviewer": 4, "create_gateway_config": 4, "create_role": 5}
+
+
+def not_ready(message: str, method: str) -> NotReady:
+    """The error for a cell that needs what chapter.<method>() creates: it names that cell and its section."""
+    return NotReady(message, f"chapter.{method}()", SECTION_OF.get(method))
+
+
 # --- the steps ----------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -233,6 +248,8 @@ class KubernetesAuth:
         self._k8s_method: ak.AuthMethodCreated | None = None
         self._reviewer_jwt: str | None = None
         self._step_hooks: list[Callable] = []
+        self.token_source: Callable[["KubernetesAuth"], str] | None = None
+        self.syncer: Callable[..., eso.SyncResult] | None = None
 
     @classmethod
     def open(cls, **parameters) -> "KubernetesAuth":
@@ -278,21 +295,24 @@ class KubernetesAuth:
 
     # --- typed state, checked against the live target ------------------------------------------------
 
-    def auth_method(self) -> ak.AuthMethodCreated:
-        """The Kubernetes auth method section 4 created (its private key is only known from then)."""
-        cell = "chapter.create_auth_method()"
-        if self._k8s_method is None:
-            raise NotReady(f"this cell needs the Kubernetes auth method {self.p.auth_method}", cell)
+    def _live(self, created: ak.AuthMethodCreated | None, name: str, what: str, method: str):
+        """`created` (an auth method a cell made, with the secret only its creation shows) while Akeyless
+        still has it."""
+        if created is None:
+            raise not_ready(f"this cell needs {what} {name}", method)
         try:
-            live = ak.get_auth_method(self.akeyless, self.p.auth_method)
+            live = ak.get_auth_method(self.akeyless, name).access_id
         except AkeylessError as exc:
             if exc.status != 404:
                 raise
             live = None
-        if live is None or live.access_id != self._k8s_method.access_id:
-            self._k8s_method = None
-            raise NotReady(f"the Kubernetes auth method {self.p.auth_method} is gone (cleanup removes it)", cell)
-        return self._k8s_method
+        if live != created.access_id:
+            raise not_ready(f"{what} {name} is gone (cleanup removes it)", method)
+        return created
+
+    def auth_method(self) -> ak.AuthMethodCreated:
+        """The Kubernetes auth method section 4 created (its private key is only known from then)."""
+        return self._live(self._k8s_method, self.p.auth_method, "the Kubernetes auth method", "create_auth_method")
 
     def access_id(self) -> str:
         """The auth method's access id, read from Akeyless (public: it goes in the SecretStore)."""
@@ -300,8 +320,8 @@ class KubernetesAuth:
             return ak.get_auth_method(self.akeyless, self.p.auth_method).access_id
         except AkeylessError as exc:
             if exc.status == 404:
-                raise NotReady(f"there is no auth method {self.p.auth_method} in Akeyless",
-                               "chapter.create_auth_method()") from None
+                raise not_ready(f"there is no auth method {self.p.auth_method} in Akeyless",
+                                "create_auth_method") from None
             raise
 
     def reviewer_jwt(self) -> str:
@@ -310,7 +330,7 @@ class KubernetesAuth:
             ns, sa = self.p.reviewer_namespace, self.p.reviewer_service_account
             minted = self.cluster.request_token(ns, sa, expiration_seconds=24 * 3600)
             if not minted.ok:
-                raise NotReady(f"the token reviewer {ns}/{sa} does not exist", "chapter.create_reviewer()")
+                raise not_ready(f"the token reviewer {ns}/{sa} does not exist", "create_reviewer")
             self._reviewer_jwt = minted.token
         return self._reviewer_jwt
 
@@ -339,11 +359,13 @@ class KubernetesAuth:
     def sync(self, *, write: bool = True) -> eso.SyncResult:
         """One reconcile of the ExternalSecret, as ESO runs it."""
         self._need_secret()
+        if self.syncer is not None:
+            return self.syncer(self, write=write)
         return eso.sync(self.cluster, self.external_secret(), self.secret_store(), self.gateway_ca_pem(), write=write)
 
     def _need_secret(self) -> None:
         if not self.session.exists(lambda: ak.get_secret_value(self.akeyless, self.p.secret_path)):
-            raise NotReady(f"there is no secret {self.p.secret_path} in Akeyless", "chapter.seed_secret()")
+            raise not_ready(f"there is no secret {self.p.secret_path} in Akeyless", "seed_secret")
 
     # --- opening ---------------------------------------------------------------------------------------
 
@@ -399,8 +421,8 @@ class KubernetesAuth:
             method = ak.get_auth_method(self.akeyless, self.p.other_team_auth_method)
         except AkeylessError as exc:
             if exc.status == 404:
-                raise NotReady(f"there is no auth method {self.p.other_team_auth_method} to audit",
-                               "chapter.outsider_attempt()") from None
+                raise not_ready(f"there is no auth method {self.p.other_team_auth_method} to audit",
+                                "outsider_attempt") from None
             raise
         return audit_table(self.session.audit(limit=5, access_id=method.access_id))
 
@@ -426,19 +448,7 @@ class KubernetesAuth:
 
     def api_key(self) -> ak.AuthMethodCreated:
         """The API key api_key_method() created, while it still exists."""
-        cell = "chapter.api_key_method()"
-        if self._api_key is None:
-            raise NotReady("this cell needs the API key that section 2 creates", cell)
-        try:
-            live = ak.get_auth_method(self.akeyless, self.p.api_key_auth_method)
-        except AkeylessError as exc:
-            if exc.status != 404:
-                raise
-            live = None
-        if live is None or live.access_id != self._api_key.access_id:
-            self._api_key = None
-            raise NotReady(f"the API key of {self.p.api_key_auth_method} is gone (cleanup removes it)", cell)
-        return self._api_key
+        return self._live(self._api_key, self.p.api_key_auth_method, "the API key of", "api_key_method")
 
     def api_key_in_cluster(self) -> Result:
         """For ESO to use it, the key must sit in a Kubernetes Secret: anyone who may read Secrets there has it."""
@@ -541,8 +551,8 @@ class KubernetesAuth:
             return ak.get_gateway_k8s_config(self.akeyless, self.p.k8s_conf_name)
         except AkeylessError as exc:
             if exc.status == 404:
-                raise NotReady(f"there is no gateway config {self.p.k8s_conf_name}",
-                               "chapter.create_gateway_config()") from None
+                raise not_ready(f"there is no gateway config {self.p.k8s_conf_name}",
+                                "create_gateway_config") from None
             raise
 
     def gateway_config_fields(self) -> Note:
@@ -599,7 +609,7 @@ class KubernetesAuth:
 
     def _flow_token(self) -> str:
         if self.flow.token is None:
-            self.flow.token = self.fresh_token(ensure=True)
+            self.flow.token = self.token_source(self) if self.token_source else self.fresh_token(ensure=True)
         return self.flow.token
 
     def _flow_answer(self) -> eso.AuthAnswer:
@@ -723,7 +733,8 @@ class KubernetesAuth:
         for ns, name in ((p.namespace, "debug-shell"), (p.namespace, p.service_account + "-other"),
                          (p.other_namespace, p.service_account)):
             attempt(f"ServiceAccount {ns}/{name}", lambda ns=ns, n=name: self.cluster.delete_service_account(ns, n))
-        attempt("gateway config " + p.k8s_conf_name, lambda: ak.delete_gateway_k8s_config(self.akeyless, p.k8s_conf_name))
+        attempt("gateway config " + p.k8s_conf_name,
+                lambda: ak.delete_gateway_k8s_config(self.akeyless, p.k8s_conf_name))
         for role in (p.role, p.role + "-api-key"):
             attempt("role " + role, lambda r=role: ak.delete_role(self.akeyless, r))
         for method in (p.auth_method, p.api_key_auth_method, p.other_team_auth_method):

@@ -59,7 +59,7 @@ def test_runs_against_a_cluster_from_a_kubeconfig(path, tmp_path):
     assert run.ok, run.error
     text = _outputs_text(json.loads(run.output.read_text()))
     assert "kubeconfig: Kubernetes" in text
-    assert "expired token: not run on this target" in text
+    assert "expiry: not run on this target" in text
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
