@@ -822,11 +822,20 @@ class TokenReviewExchange(Result):
         return [("POST", self.url), ("request", json.dumps(self.request)), ("response", json.dumps(self.response)),
                 ("source", self.source)]
 
+    @staticmethod
+    def _shown(body: dict) -> str:
+        """The body as JSON, the reviewed JWT cut to its start (it is step 1's token, signature masked)."""
+        spec = body.get("spec") or {}
+        token = spec.get("token")
+        if isinstance(token, str) and len(token) > 24:
+            body = {**body, "spec": {**spec, "token": f"{token[:20]}… (the JWT of step 1)"}}
+        return json.dumps(body, indent=1, ensure_ascii=False)
+
     def request_view(self) -> Note:
-        return Note(f"POST {self.url or '(none)'}", [("request body", json.dumps(self.request, indent=1)),
+        return Note(f"POST {self.url or '(none)'}", [("request body", self._shown(self.request)),
                                                       ("source", self.source)],
                     title="TokenReview request (gateway → API server)", ok=bool(self.url))
 
     def response_view(self) -> Note:
-        return Note(self.summary(), [("response body", json.dumps(self.response, indent=1)), ("source", self.source)],
+        return Note(self.summary(), [("response body", self._shown(self.response)), ("source", self.source)],
                     title="TokenReview response (API server → gateway)", ok=self.ok)
