@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
@@ -34,32 +35,35 @@ def _error_text(exc: ApiException) -> str:
         return str(exc.body or exc.reason)
 
 
+_ERROR_CODE = re.compile(r"\bError: ([A-Z][A-Za-z]+)")
+_BY_STATUS = {
+    400: "a request field is missing or invalid: the message names it",
+    403: "this identity may not do that: an access role associated with its auth method must grant it",
+    404: "check the name: Akeyless names are paths with a leading /",
+    409: "it already exists: delete it first or choose another name",
+}
+
+
 def _hint(status: int | None, text: str) -> str:
+    """The fix, chosen by the HTTP status and the gateway's error code (`Error: UnauthorizedAccess`);
+    a 401 covers several causes, told apart by the step that failed."""
+    code = (_ERROR_CODE.search(text) or [None, ""])[1]
     low = text.lower()
-    if "sub claim" in low:
-        return ("the token's sub-claims match no role association: compare describe_sub_claims() with the "
-                "association's sub-claims (get_role)")
-    if "unauthorizedaccess" in low or "not a gateway admin" in low:
+    if status == 401 and code == "UnauthorizedAccess":
+        if "sub claim" in low:
+            return ("the token's sub-claims match no role association: compare describe_sub_claims() with the "
+                    "association's sub-claims (get_role)")
+        if "gateway admin" in low:
+            return "this is an admin operation: use the admin session (an API key with admin rights)"
         return "no rule of a role associated with this auth method grants this: add one with set_role_rule()"
-    if "token expired" in low or "token is invalid" in low:
-        return "authenticate again to get a fresh t- token"
-    if "x509" in low or "certificate" in low:
-        return "the gateway could not verify the cluster's TLS certificate: set k8s-ca-cert to the cluster CA"
-    if "forbidden" in low and "tokenreview" in low:
-        return "bind the reviewer's service account to ClusterRole system:auth-delegator"
-    if "not in the auth method's bound" in low or "audience mismatch" in low:
-        return "the service account is outside the auth method's bounds: fix the bounds or use an allowed SA"
-    if "k8s auth config" in low and "not found" in low:
-        return "k8s-auth-config-name must equal the name of the gateway's k8s auth config"
-    if "access key" in low:
+    if status == 401 and "kubernetes auth" in low:
+        return ("the gateway's TokenReview did not accept the token: the message says why (bounds, audience, "
+                "expiry, reviewer RBAC, CA)")
+    if status == 401 and "access key" in low:
         return "check the access id and access key (they are shown once, when the auth method is created)"
-    if status == 404:
-        return "check the name: Akeyless names are paths with a leading /"
-    if status == 409:
-        return "it already exists: delete it first or choose another name"
-    if status == 400:
-        return "a request field is missing or invalid: the message names it"
-    return "read the gateway's message above"
+    if status == 401:
+        return "authenticate again to get a fresh t- token"
+    return _BY_STATUS.get(status or 0, "read the gateway's message above")
 
 
 def _convert(exc: Exception, what: str) -> AkeylessError:
