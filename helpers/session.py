@@ -5,7 +5,7 @@ A chapter (helpers/chapters/<name>.py) holds one `Session` and adds its own para
 session talks to the cluster through helpers.cluster and to Akeyless through helpers.akeyless_client only,
 so the same chapter runs against the embedded lab or a real cluster and gateway.
 
-Sessions are cached by their target: re-running a notebook's setup cell reuses the connections.
+A session is opened afresh by every run of a setup cell: the lab may have been restarted on other ports.
 """
 from __future__ import annotations
 
@@ -120,15 +120,6 @@ class Session:
         self.akeyless = self._akeyless_session()
         self.ca = self.cluster.ca_certificate()
         self.clock = LabClock(self.settings)
-
-    _open: dict[TargetParameters, "Session"] = {}
-
-    @classmethod
-    def open(cls, target: TargetParameters) -> "Session":
-        """The session for this target, reused when its setup cell runs again."""
-        if target not in cls._open:
-            cls._open[target] = cls(target)
-        return cls._open[target]
 
     def _akeyless_session(self) -> ak.AdminSession:
         s = self.settings

@@ -239,7 +239,7 @@ class KubernetesAuth:
     def __init__(self, params: Parameters, session: Session | None = None):
         params.validate()
         self.p = params
-        self.session = session or Session.open(params.target_parameters())
+        self.session = session or Session(params.target_parameters())
         self.details: dict[str, Any] = {}          # step id -> what happened there, for the step-through
         self.flow = FlowRun()
         self.secret_value: str | None = None
