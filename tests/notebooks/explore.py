@@ -55,6 +55,7 @@ class CellRun:
 class Exploration:
     first: list[CellRun] = field(default_factory=list)       # Run All, top to bottom
     again: list[CellRun] = field(default_factory=list)       # then each code cell alone, bottom-up
+    second: list[CellRun] = field(default_factory=list)      # then Run All once more, in the same kernel
 
     def counts(self, runs: list[CellRun]) -> dict[str, int]:
         out = {"ok": 0, "note": 0, "traceback": 0}
@@ -102,11 +103,13 @@ def run_all(nb, client) -> list[CellRun]:
 
 
 def explore(path: Path) -> Exploration:
-    """Run All, then every code cell again, alone, from the last to the first, in the same kernel."""
+    """Run All, then every code cell again, alone, from the last to the first, then Run All again, all in
+    the same kernel."""
     with kernel(path) as (nb, client):
         result = Exploration(first=run_all(nb, client))
         for index in reversed(code_cells(nb)):
             result.again.append(_run(client, nb, index))
+        result.second = run_all(nb, client)
     return result
 
 
@@ -126,6 +129,7 @@ if __name__ == "__main__":
     found = explore(target)
     print("Run All:", found.counts(found.first))
     print("re-run bottom-up:", found.counts(found.again))
+    print("Run All again:", found.counts(found.second))
     for run in found.again:
         if run.kind != "ok":
             error = run.error or {}

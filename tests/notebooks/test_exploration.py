@@ -37,6 +37,8 @@ def test_every_cell_reruns_alone_after_run_all():
     for cell in ("chapter.cleanup()", "chapter.request_token()", "chapter.expiry()", "chapter.create_auth_method()",
                  "chapter.create_reviewer()", "chapter.seed_secret()", "chapter.step1_pod_token()"):
         assert cell in worked
+    # and after all that (the cleanup included), Run All in the same kernel passes again
+    assert [r.kind for r in found.second] == ["ok"] * len(found.first)
 
 
 def test_a_middle_cell_after_a_kernel_restart_says_to_run_the_setup_cells():
