@@ -67,7 +67,7 @@ class ParameterError(ConfigError):
 class NotReady(LabError):
     """A cell needs something an earlier cell creates (and that is not there now): names that cell."""
 
-    def __init__(self, message: str, cell: str, section: int | str | None = None):
+    def __init__(self, message: str, cell: str, section: int | str | None = None, then: str = ""):
         where = f" in section {section}" if section is not None else ""
-        super().__init__(message, hint=f"run the cell `{cell}`{where} first")
+        super().__init__(message, hint=f"run the cell `{cell}`{where} first" + (f", then {then}" if then else ""))
         self.cell = cell

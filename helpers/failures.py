@@ -81,6 +81,7 @@ def names() -> list[str]:
 def _sync(chapter, *, namespace: str | None = None, service_account: str | None = None,
           audiences: list[str] | None = None, conf_name: str | None = None, path: str | None = None):
     """An ExternalSecret sync with one thing changed, not written to the cluster."""
+    chapter.require("secret", "auth_method", "gateway_config", "role")
     p = chapter.p
     ns = namespace or p.namespace
     store = eso.secret_store("akeyless-store", ns, chapter.gateway_url, chapter.access_id(),

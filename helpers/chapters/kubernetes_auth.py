@@ -353,19 +353,34 @@ class KubernetesAuth:
 
     def authenticate(self, token: str, conf_name: str | None = None) -> eso.AuthAnswer:
         """POST /auth with `token`, exactly as ESO sends it."""
+        self.require("auth_method", "gateway_config")
         body = eso.auth_body(self.access_id(), conf_name or self.p.k8s_conf_name, token)
         return eso.authenticate(self.gateway_url, body, self.gateway_ca_pem())
 
     def sync(self, *, write: bool = True) -> eso.SyncResult:
         """One reconcile of the ExternalSecret, as ESO runs it."""
-        self._need_secret()
+        self.require("secret", "auth_method", "gateway_config", "role")
         if self.syncer is not None:
             return self.syncer(self, write=write)
         return eso.sync(self.cluster, self.external_secret(), self.secret_store(), self.gateway_ca_pem(), write=write)
 
-    def _need_secret(self) -> None:
-        if not self.session.exists(lambda: ak.get_secret_value(self.akeyless, self.p.secret_path)):
-            raise not_ready(f"there is no secret {self.p.secret_path} in Akeyless", "seed_secret")
+    def require(self, *needs: str) -> None:
+        """Raise one NotReady naming every piece of configuration missing now (cleanup removes them all),
+        and the first cell to run. needs: "secret", "auth_method", "gateway_config", "role"."""
+        p, admin = self.p, self.akeyless
+        pieces = {
+            "secret": (f"the secret {p.secret_path}", "seed_secret", lambda: ak.get_secret_value(admin, p.secret_path)),
+            "auth_method": (f"the auth method {p.auth_method}", "create_auth_method",
+                            lambda: ak.get_auth_method(admin, p.auth_method)),
+            "gateway_config": (f"the gateway config {p.k8s_conf_name}", "create_gateway_config",
+                               lambda: ak.get_gateway_k8s_config(admin, p.k8s_conf_name)),
+            "role": (f"the role {p.role}", "create_role", lambda: ak.get_role(admin, p.role)),
+        }
+        missing = [pieces[n] for n in pieces if n in needs and not self.session.exists(pieces[n][2])]
+        if missing:
+            first, later = missing[0][1], [f"`chapter.{m[1]}()`" for m in missing[1:]]
+            raise NotReady(f"this cell needs what Akeyless does not have now: {', '.join(m[0] for m in missing)}",
+                           f"chapter.{first}()", SECTION_OF.get(first), then=" and ".join(later))
 
     # --- opening ---------------------------------------------------------------------------------------
 
@@ -402,7 +417,7 @@ class KubernetesAuth:
 
     def outsider_attempt(self) -> Result:
         """Another team's identity authenticates fine, then is refused the secret: default deny."""
-        self._need_secret()
+        self.require("secret")
         method = self.recreate(lambda: ak.delete_auth_method(self.akeyless, self.p.other_team_auth_method),
                                lambda: ak.create_api_key_auth_method(self.akeyless, self.p.other_team_auth_method))
         token = ak.auth_with_api_key(self.gateway_url, method.access_id, method.access_key,
@@ -430,7 +445,7 @@ class KubernetesAuth:
 
     def api_key_method(self) -> Result:
         """The API-key method, for real: create it, grant it the app's secrets, authenticate, read."""
-        self._need_secret()
+        self.require("secret")
         method = self.recreate(lambda: ak.delete_auth_method(self.akeyless, self.p.api_key_auth_method),
                                lambda: ak.create_api_key_auth_method(self.akeyless, self.p.api_key_auth_method))
         role = self.p.role + "-api-key"
@@ -663,6 +678,7 @@ class KubernetesAuth:
 
     def step5_role_check(self) -> Outcome:
         self.flow.keep_until(5)
+        self.require("auth_method", "gateway_config", "role")
         answer = self._flow_answer()
         if not answer.ok:
             return self._outcome(5, answer)
