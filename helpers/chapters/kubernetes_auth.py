@@ -9,7 +9,8 @@ The chapter API other modules build on (failures.py, security.py, the ESO and co
   properties of the chapter).
 - Configuration the cells create, read back typed and checked against the live target:
   `auth_method()` (the Kubernetes auth method, with its private key), `reviewer_jwt()`, `secret_store()`,
-  `external_secret()`. A missing one raises errors.NotReady naming its cell.
+  `external_secret()`. A missing one raises errors.NotReady naming its cell; `require(*needs)` checks several
+  at once ("secret", "auth_method", "gateway_config", "role") and names all that is missing.
 - ESO's moves: `fresh_token()` (600 s, the audience), `authenticate(token)` (POST /auth as ESO sends it),
   `sync(write=...)`.
 - `STEPS`: the eight numbered arrows of diagrams/kubernetes-auth-flow.mmd, in order; step N's cell is
@@ -369,18 +370,20 @@ class KubernetesAuth:
         and the first cell to run. needs: "secret", "auth_method", "gateway_config", "role"."""
         p, admin = self.p, self.akeyless
         pieces = {
-            "secret": (f"the secret {p.secret_path}", "seed_secret", lambda: ak.get_secret_value(admin, p.secret_path)),
-            "auth_method": (f"the auth method {p.auth_method}", "create_auth_method",
-                            lambda: ak.get_auth_method(admin, p.auth_method)),
-            "gateway_config": (f"the gateway config {p.k8s_conf_name}", "create_gateway_config",
+            "secret": ("the secret", "seed_secret", lambda: ak.get_secret_value(admin, p.secret_path)),
+            "auth_method": ("the auth method", "create_auth_method", lambda: ak.get_auth_method(admin, p.auth_method)),
+            "gateway_config": ("the gateway config", "create_gateway_config",
                                lambda: ak.get_gateway_k8s_config(admin, p.k8s_conf_name)),
-            "role": (f"the role {p.role}", "create_role", lambda: ak.get_role(admin, p.role)),
+            "role": ("the role", "create_role", lambda: ak.get_role(admin, p.role)),
         }
         missing = [pieces[n] for n in pieces if n in needs and not self.session.exists(pieces[n][2])]
         if missing:
-            first, later = missing[0][1], [f"`chapter.{m[1]}()`" for m in missing[1:]]
-            raise NotReady(f"this cell needs what Akeyless does not have now: {', '.join(m[0] for m in missing)}",
-                           f"chapter.{first}()", SECTION_OF.get(first), then=" and ".join(later))
+            names = [m[0] for m in missing]
+            what = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            first = missing[0][1]
+            raise NotReady(f"this cell needs {what}, which Akeyless does not have now (cleanup removes them)",
+                           f"chapter.{first}()", SECTION_OF.get(first),
+                           then="the cells after it (or Run > Run All Above Selected Cell)" if len(names) > 1 else "")
 
     # --- opening ---------------------------------------------------------------------------------------
 

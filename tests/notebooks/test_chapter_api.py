@@ -68,8 +68,8 @@ def test_after_cleanup_a_step_names_the_cell_and_section_to_run():
     with pytest.raises(NotReady) as caught:
         ch.step(2)
     assert caught.value.hint == ("run the cell `chapter.create_auth_method()` in section 4 first, "
-                                 "then `chapter.create_gateway_config()`")
-    assert "the auth method /api-test2/k8s, the gateway config api-test2-conf" in caught.value.message
+                                 "then the cells after it (or Run > Run All Above Selected Cell)")
+    assert "needs the auth method and the gateway config" in caught.value.message
     with pytest.raises(NotReady, match="seed_secret"):
         ch.step(6)
     assert [s.number for s in STEPS] == list(range(1, 9))
