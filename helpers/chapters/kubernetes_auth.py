@@ -243,7 +243,6 @@ class KubernetesAuth:
         self.session = session or Session(params.target_parameters())
         self.details: dict[str, Any] = {}          # step id -> what happened there, for the step-through
         self.flow = FlowRun()
-        self.secret_value: str | None = None
         self.token: str | None = None              # the token of section 3
         self._api_key: ak.AuthMethodCreated | None = None
         self._k8s_method: ak.AuthMethodCreated | None = None
@@ -409,7 +408,6 @@ class KubernetesAuth:
     def seed_secret(self) -> Result:
         """The admin stores the secret the workload needs (random on every run; never displayed)."""
         value = self.p.secret_value or secrets.token_urlsafe(18)
-        self.secret_value = value
         for path in (self.p.secret_path, self.p.other_secret_path):
             self.recreate(lambda p=path: ak.delete_item(self.akeyless, p),
                           lambda p=path: ak.create_secret(self.akeyless, p, value if p == self.p.secret_path
@@ -764,7 +762,7 @@ class KubernetesAuth:
             removed.append(("lab clock", "back to real time"))
         self.details.clear()
         self.flow = FlowRun()
-        self.token = self.secret_value = self._api_key = self._k8s_method = self._reviewer_jwt = None
+        self.token = self._api_key = self._k8s_method = self._reviewer_jwt = None
         return Note(f"removed {len([r for r in removed if r[1] == 'removed'])} objects; namespaces "
                     f"{p.namespace}, {p.reviewer_namespace} and the reviewer stay for the next run", removed,
                     ("object", "result"), title="cleanup")
