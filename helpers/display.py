@@ -378,8 +378,10 @@ def show_all(*objects: Any) -> None:
 
 # -- expected errors in a notebook: one styled message, no traceback --------------------------------
 
-# The names a chapter's setup cells define: after a kernel restart a later cell meets them undefined.
-SETUP_NAMES = {"chapter": "the setup cells at the top (Run > Run All Above Selected Cell)"}
+# The names a chapter notebook's first cells define (its imports and its chapter object): after a kernel
+# restart a later cell meets them undefined.
+SETUP_NAMES = frozenset({"chapter", "diagrams", "display", "failures", "security", "kubernetes_auth"})
+SETUP_HINT = "run the setup cells at the top first (Run > Run All Above Selected Cell)"
 KERNEL_HOOK_MARK = "# written by helpers.display.install_error_handler"
 _KINDS = {"NotReady": "needs an earlier cell", "ParameterError": "check the parameters"}
 
@@ -390,7 +392,7 @@ def _expected_error(shell, etype, value, tb, tb_offset=None):
     from .errors import LabError
     if isinstance(value, NameError) and getattr(value, "name", None) in SETUP_NAMES:
         shown = Failure(LabError(f"`{value.name}` is not defined: the kernel was restarted, or the setup cells "
-                                 "have not run yet", hint=f"run {SETUP_NAMES[value.name]}"))
+                                 "have not run yet", hint=SETUP_HINT))
         shown.kind = "not set up"
     elif isinstance(value, LabError):
         shown = Failure(value)

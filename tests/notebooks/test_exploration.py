@@ -41,11 +41,17 @@ def test_every_cell_reruns_alone_after_run_all():
     assert [r.kind for r in found.second] == ["ok"] * len(found.first)
 
 
-def test_a_middle_cell_after_a_kernel_restart_says_to_run_the_setup_cells():
-    last, middle = after_restart(CHAPTER, lambda cells: cells[len(cells) // 2])
+@pytest.mark.parametrize("which", ["a chapter cell", "a diagram cell"])
+def test_a_middle_cell_after_a_kernel_restart_says_to_run_the_setup_cells(which):
+    def pick(cells):
+        nb = json.loads(CHAPTER.read_text())
+        if which == "a diagram cell":
+            return next(i for i in cells if "".join(nb["cells"][i]["source"]).startswith("diagrams."))
+        return cells[len(cells) // 2]
+    last, middle = after_restart(CHAPTER, pick)
     assert last.kind == "ok"
     assert middle.kind == "note", middle.text()
-    assert "chapter" in middle.text() and "run the setup cells" in middle.text()
+    assert "is not defined: the kernel was restarted" in middle.text() and "run the setup cells" in middle.text()
 
 
 INVALID = {

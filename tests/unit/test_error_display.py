@@ -43,7 +43,11 @@ def test_a_bug_keeps_its_traceback(shell, capsys):
 
 def test_a_setup_name_missing_says_to_run_the_setup_cells(shell, capsys):
     shell.user_ns.pop("chapter", None)
+    shell.user_ns.pop("diagrams", None)
     result, text = _run(shell, capsys, "chapter.step(1)")
+    assert isinstance(result.error_in_exec, NameError)
+    assert "Traceback" not in text and "run the setup cells" in text
+    result, text = _run(shell, capsys, "diagrams.show(diagrams.FLOW)")
     assert isinstance(result.error_in_exec, NameError)
     assert "Traceback" not in text and "run the setup cells" in text
 
