@@ -425,7 +425,7 @@ def install_error_handler(shell=None, *, restarts: bool = True) -> None:
     from .errors import LabError
     shell.set_custom_exc((LabError, NameError), _expected_error)
     if restarts:
-        _install_kernel_hook()
+        install_kernel_hook()
 
 
 def load_ipython_extension(shell) -> None:
@@ -433,7 +433,7 @@ def load_ipython_extension(shell) -> None:
     install_error_handler(shell, restarts=False)
 
 
-def _install_kernel_hook() -> None:
+def install_kernel_hook() -> None:
     """Write ipython_kernel_config.py into this environment's etc/ipython, which IPython reads when a
     kernel of this environment starts (IPython has no per-notebook hook, and a restarted kernel runs
     nothing of the notebook's). Only in a virtual environment, and never over a file of someone else's."""
