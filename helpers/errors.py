@@ -1,4 +1,14 @@
-"""The errors the workshop raises, each with a one-line hint that tells the learner what to do."""
+"""The errors the workshop raises, each with a one-line hint that tells the learner what to do.
+
+LabError                    every expected error (display.install_error_handler shows these as one line)
+  ConfigError               a setting or argument that cannot work
+    ParameterError          a notebook parameter: names it, says what is wrong and a value to use
+  NotReady                  a cell needs what an earlier cell creates: names that cell (and its section)
+  LabNotRunning, LabStartFailed, LabOnly   the embedded lab
+  ClusterError              a Kubernetes API call failed (HTTP status and the Status reason)
+  AkeylessError             an Akeyless API call failed (HTTP status and the gateway's text)
+Anything else is a bug and keeps its traceback.
+"""
 from __future__ import annotations
 
 
