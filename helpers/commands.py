@@ -62,9 +62,12 @@ class Command:
     pipe: str = ""
     model: str = ""                     # akeyless: the SDK request model this command sends
     stdin: str = ""                     # a manifest fed with `<<EOF` (variables expand)
+    unless: tuple = ()                  # skip when this command succeeds (the object already exists)
 
     def text(self) -> str:
-        line = " ".join(a.shell() if isinstance(a, Var) else shlex.quote(str(a)) for a in self.argv)
+        line = _words(self.argv)
+        if self.unless:
+            line = f"{_words(self.unless)} >/dev/null 2>&1 || {line}"
         if self.stdin:
             line += " <<EOF\n" + self.stdin.rstrip("\n") + "\nEOF"
         if self.pipe:
@@ -96,6 +99,10 @@ class Command:
         return out
 
 
+def _words(argv) -> str:
+    return " ".join(a.shell() if isinstance(a, Var) else shlex.quote(str(a)) for a in argv)
+
+
 def _kubectl(*argv, why: str, **kw) -> Command:
     return Command("kubectl", ("kubectl",) + argv, why, **kw)
 
@@ -110,14 +117,13 @@ def _akeyless(words: str, model: str, flags: Iterable[tuple[str, Any]], why: str
 # --- the steps ---------------------------------------------------------------------------------------
 
 def _namespace(ns: str) -> Command:
-    # create-or-keep: `kubectl create` fails when it exists, so the runbook can run twice
-    return _kubectl("create", "namespace", ns, "--dry-run=client", "-o", "yaml", why=f"namespace {ns}",
-                    pipe="kubectl apply -f -")
+    # create unless present: `kubectl create` fails on an existing object, and the runbook may run twice
+    return _kubectl("create", "namespace", ns, why=f"namespace {ns}", unless=("kubectl", "get", "namespace", ns))
 
 
 def _service_account(ns: str, sa: str) -> Command:
-    return _kubectl("create", "serviceaccount", sa, "-n", ns, "--dry-run=client", "-o", "yaml",
-                    why=f"ServiceAccount {ns}/{sa}", pipe="kubectl apply -f -")
+    return _kubectl("create", "serviceaccount", sa, "-n", ns, why=f"ServiceAccount {ns}/{sa}",
+                    unless=("kubectl", "get", "serviceaccount", sa, "-n", ns))
 
 
 def reviewer_binding_name(ns: str, sa: str) -> str:
@@ -131,7 +137,7 @@ def request_token(p) -> list[Command]:
                      "--duration", f"{eso.ESO_TOKEN_SECONDS}s", capture="APP_JWT",
                      why="a 10-minute JWT with the auth method's audience, as ESO requests it"),
             Command("shell", ("printf", "%s", Var("APP_JWT")), "read its claims (the payload is the 2nd part)",
-                    pipe="cut -d. -f2 | tr '_-' '/+' | base64 -d 2>/dev/null; echo")]
+                    pipe="""jq -R 'split(".")[1] | gsub("-";"+") | gsub("_";"/") | @base64d | fromjson'""")]
 
 
 def create_auth_method(p) -> list[Command]:
@@ -150,8 +156,8 @@ def create_reviewer(p) -> list[Command]:
     ns, sa = p.reviewer_namespace, p.reviewer_service_account
     return [_namespace(ns), _service_account(ns, sa),
             _kubectl("create", "clusterrolebinding", reviewer_binding_name(ns, sa), f"--clusterrole={AUTH_DELEGATOR}",
-                     f"--serviceaccount={ns}:{sa}", "--dry-run=client", "-o", "yaml", pipe="kubectl apply -f -",
-                     why=f"{AUTH_DELEGATOR} lets the reviewer create TokenReviews"),
+                     f"--serviceaccount={ns}:{sa}", why=f"{AUTH_DELEGATOR} lets the reviewer create TokenReviews",
+                     unless=("kubectl", "get", "clusterrolebinding", reviewer_binding_name(ns, sa))),
             _kubectl("auth", "can-i", "create", "tokenreviews.authentication.k8s.io",
                      f"--as={service_account_user(ns, sa)}", why="must print yes"),
             _kubectl("create", "token", sa, "-n", ns, "--duration", REVIEWER_JWT_DURATION, capture="REVIEWER_JWT",
