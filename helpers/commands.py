@@ -252,7 +252,7 @@ def gateway_install(p) -> list[Command]:
                     stdin=values)]
 
 
-def _manifests(p, url: str = "${GATEWAY_URL}/api/v2") -> tuple[eso.Manifest, eso.Manifest]:
+def _manifests(p, url: str = "${ESO_GATEWAY_URL}/api/v2") -> tuple[eso.Manifest, eso.Manifest]:
     store = eso.secret_store("akeyless-store", p.namespace, url, "${ACCESS_ID}", p.k8s_conf_name, p.service_account,
                              audiences=[p.audience])
     external = eso.external_secret(p.k8s_secret, p.namespace, store, p.k8s_secret, {"password": p.secret_path})
@@ -261,8 +261,8 @@ def _manifests(p, url: str = "${GATEWAY_URL}/api/v2") -> tuple[eso.Manifest, eso
 
 def secret_store(p) -> list[Command]:
     store, external = _manifests(p)
-    return [_kubectl("apply", "-f", "-", stdin=m.yaml(), why=f"{m.kind} {m.body['metadata']['name']}")
-            for m in (store, external)]
+    return [_kubectl("apply", "-f", "-", stdin=m.yaml(), why=f"{m.kind} {m.body['metadata']['name']} (ESO_GATEWAY_URL: "
+                     "the gateway as ESO, inside the cluster, reaches it)") for m in (store, external)]
 
 
 def verify_sync(p) -> list[Command]:
