@@ -430,36 +430,6 @@ def create_k8s_auth_method(session: AdminSession, name: str, *, bound_namespaces
     return AuthMethodCreated(name=name, kind="k8s", access_id=out.access_id, secret=out.prv_key or "", reveal=reveal)
 
 
-@dataclass
-class AuthMethodInfo(Result):
-    """get-auth-method, the parts Kubernetes auth depends on: kind, bounds and audience."""
-
-    name: str
-    access_id: str
-    kind: str
-    bound_namespaces: list = field(default_factory=list)
-    bound_sa_names: list = field(default_factory=list)
-    audience: str = ""
-    title = "auth method"
-
-    def summary(self) -> str:
-        if self.kind != "k8s":
-            return f"{self.kind} auth method {self.name}"
-        return (f"k8s auth method {self.name}: namespaces {self.bound_namespaces or 'any'}, ServiceAccounts "
-                f"{self.bound_sa_names or 'any'}, audience {self.audience or 'any'}")
-
-
-def get_auth_method(session: AdminSession, name: str) -> AuthMethodInfo:
-    out = session.call("get_auth_method", akeyless.GetAuthMethod(name=name), f"get auth method {name}")
-    info = out.access_info
-    rules = getattr(info, "k8s_access_rules", None) if info else None
-    kind = (getattr(info, "rules_type", None) or ("k8s" if rules else "")) if info else ""
-    return AuthMethodInfo(name=out.auth_method_name, access_id=out.auth_method_access_id, kind=kind,
-                          bound_namespaces=list(getattr(rules, "bound_namespaces", None) or []),
-                          bound_sa_names=list(getattr(rules, "bound_service_account_names", None) or []),
-                          audience=getattr(rules, "audience", None) or "")
-
-
 def delete_auth_method(session: AdminSession, name: str) -> Done:
     session.call("delete_auth_method", akeyless.DeleteAuthMethod(name=name), f"delete auth method {name}")
     return Done(f"auth method {name} deleted")
@@ -492,6 +462,36 @@ def get_gateway_k8s_config(session: AdminSession, name: str) -> GatewayConfig:
                          k8s_ca_cert=out.k8s_ca_cert or "", k8s_issuer=out.k8s_issuer or "",
                          disable_issuer_validation=bool(out.disable_iss_validation),
                          reviewer_jwt=out.k8s_token_reviewer_jwt or "")
+
+
+@dataclass
+class AuthMethodInfo(Result):
+    """get-auth-method, the parts Kubernetes auth depends on: kind, bounds and audience."""
+
+    name: str
+    access_id: str
+    kind: str
+    bound_namespaces: list = field(default_factory=list)
+    bound_sa_names: list = field(default_factory=list)
+    audience: str = ""
+    title = "auth method"
+
+    def summary(self) -> str:
+        if self.kind != "k8s":
+            return f"{self.kind} auth method {self.name}"
+        return (f"k8s auth method {self.name}: namespaces {self.bound_namespaces or 'any'}, ServiceAccounts "
+                f"{self.bound_sa_names or 'any'}, audience {self.audience or 'any'}")
+
+
+def describe_auth_method(session: AdminSession, name: str) -> AuthMethodInfo:
+    out = session.call("get_auth_method", akeyless.GetAuthMethod(name=name), f"get auth method {name}")
+    info = out.access_info
+    rules = getattr(info, "k8s_access_rules", None) if info else None
+    kind = (getattr(info, "rules_type", None) or ("k8s" if rules else "")) if info else ""
+    return AuthMethodInfo(name=out.auth_method_name, access_id=out.auth_method_access_id, kind=kind,
+                          bound_namespaces=list(getattr(rules, "bound_namespaces", None) or []),
+                          bound_sa_names=list(getattr(rules, "bound_service_account_names", None) or []),
+                          audience=getattr(rules, "audience", None) or "")
 
 
 def delete_gateway_k8s_config(session: AdminSession, name: str) -> Done:

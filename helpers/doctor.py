@@ -348,7 +348,7 @@ class _AkeylessDoctor:
         from . import akeyless_client as ak
         n = self.n
         try:
-            method = ak.get_auth_method(self.session, n.auth_method)
+            method = ak.describe_auth_method(self.session, n.auth_method)
         except LabError as exc:
             raise _Failed(exc.message, f"create it: akeyless auth-method create k8s --name {n.auth_method} "
                                        f"--bound-namespaces {n.namespace} --bound-sa-names {n.service_account} "
