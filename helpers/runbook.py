@@ -11,6 +11,7 @@ import argparse
 from types import SimpleNamespace
 
 from . import aks, commands
+from .display import Result
 
 # the chapter's parameter defaults (the notebook's parameters cell): flags override them
 DEFAULTS = {
@@ -116,3 +117,37 @@ def script(names) -> str:
                  [f'echo "done: Secret {n.namespace}/{n.k8s_secret} synced from {n.secret_path}"']),
     ]
     return "\n".join(parts)
+
+
+def command_line(names) -> str:
+    """`python -m helpers runbook` with these names as flags (only those that differ from the defaults)."""
+    import shlex
+    flags = []
+    for name, default in DEFAULTS.items():
+        value = getattr(names, name, default)
+        if value != default:
+            flags += ["--" + name.replace("_", "-"), str(value)]
+    return " ".join(["python", "-m", "helpers", "runbook", *map(shlex.quote, flags), ">", "runbook.sh"])
+
+
+class Runbook(Result):
+    """The runbook for a notebook's parameters: the command that prints it, the script collapsed below."""
+
+    title = "runbook"
+
+    def __init__(self, names):
+        self.names = names
+        self.text = script(names)
+
+    def summary(self) -> str:
+        return f"{command_line(self.names)}  ({len(self.text.splitlines())} lines of bash)"
+
+    def _repr_html_(self) -> str:
+        import html
+        return (f"<details><summary>⌨ <code>{html.escape(command_line(self.names))}</code>: the whole chapter as "
+                f"one script for AKS</summary><pre style='background:#f6f8fa;padding:6px;white-space:pre-wrap'>"
+                f"{html.escape(self.text)}</pre></details>")
+
+
+def for_notebook(names) -> Runbook:
+    return Runbook(names)
