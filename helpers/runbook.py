@@ -54,8 +54,9 @@ def _commands(cmds: list[commands.Command], indent: str = "") -> list[str]:
 
 
 def script(names) -> str:
-    """The whole runbook, as text."""
-    n = names
+    """The whole runbook, as text. `names` may lack some names (a notebook's parameters have no cluster_name):
+    those take the defaults."""
+    n = names_from(names)
     step = lambda name, **kw: commands.STEPS[name](n, **kw)   # noqa: E731
     head = ["#!/usr/bin/env bash",
             f"# Chapter 2 on AKS: ESO in namespace {n.namespace} reads {n.secret_path} from Akeyless with the",
