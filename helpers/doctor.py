@@ -342,15 +342,19 @@ class _AkeylessDoctor:
         self.cluster = connect(self.settings, timeout=TIMEOUT)
         return f"{self.cluster.server} (context {self.cluster.context})"
 
+    def _read(self, reader: Callable, name: str, missing_fix: str):
+        """An Akeyless object; a 404 fails with `missing_fix`, any other error with the client's hint."""
+        try:
+            return reader(self.session, name)
+        except LabError as exc:
+            raise _Failed(exc.message, missing_fix if getattr(exc, "status", None) == 404 else exc.hint or "") from None
+
     def auth_method(self) -> str:
         from . import akeyless_client as ak
         n = self.n
-        try:
-            method = ak.describe_auth_method(self.session, n.auth_method)
-        except LabError as exc:
-            raise _Failed(exc.message, f"create it: akeyless auth-method create k8s --name {n.auth_method} "
-                                       f"--bound-namespaces {n.namespace} --bound-sa-names {n.service_account} "
-                                       f"--audience {n.audience}") from None
+        method = self._read(ak.describe_auth_method, n.auth_method,
+                            f"create it: akeyless auth-method create k8s --name {n.auth_method} --bound-namespaces "
+                            f"{n.namespace} --bound-sa-names {n.service_account} --audience {n.audience}")
         if method.kind != "k8s":
             raise _Failed(f"{n.auth_method} is a {method.kind or 'non-Kubernetes'} auth method",
                           "Kubernetes auth needs an auth method of type k8s (akeyless auth-method create k8s)")
@@ -394,12 +398,9 @@ class _AkeylessDoctor:
     def gateway_config(self) -> str:
         from . import akeyless_client as ak
         n = self.n
-        try:
-            config = ak.get_gateway_k8s_config(self.session, n.k8s_conf_name)
-        except LabError as exc:
-            raise _Failed(exc.message, f"the SecretStore's k8sConfName (parameter k8s_conf_name) must name an existing "
-                                       f"gateway config: create it with akeyless gateway-create-k8s-auth-config "
-                                       f"--name {n.k8s_conf_name} ...") from None
+        config = self._read(ak.get_gateway_k8s_config, n.k8s_conf_name,
+                            "the SecretStore's k8sConfName (parameter k8s_conf_name) must name an existing gateway "
+                            f"config: create it with akeyless gateway-create-k8s-auth-config --name {n.k8s_conf_name} ...")
         if self.method and config.access_id != self.method.access_id:
             raise _Failed(f"config {n.k8s_conf_name} serves access id {config.access_id}, the auth method is "
                           f"{self.method.access_id}", f"akeyless gateway-update-k8s-auth-config --name "
@@ -534,10 +535,7 @@ class _AkeylessDoctor:
         n = self.n
         assoc = (f"akeyless assoc-role-am --role-name {n.role} --am-name {n.auth_method} --sub-claims "
                  f"namespace={n.namespace} --sub-claims service_account_name={n.service_account}")
-        try:
-            self.role_table = ak.get_role(self.session, n.role)
-        except LabError as exc:
-            raise _Failed(exc.message, f"akeyless create-role --name {n.role}, then {assoc}") from None
+        self.role_table = self._read(ak.get_role, n.role, f"akeyless create-role --name {n.role}, then {assoc}")
         mine = [a for a in self.role_table.associations if a[0] in (n.auth_method, getattr(self.method, "access_id", ""))]
         if not mine:
             raise _Failed(f"role {n.role} is not associated with {n.auth_method}", assoc)

@@ -201,3 +201,18 @@ def test_the_cli_exits_1_on_a_fail_and_0_on_a_pass(setup, lab_settings):
 
 def replace_names(**changes):
     return SimpleNamespace(**{**vars(NAMES), **changes})
+
+
+def test_api_server_unreachable_from_the_gateway(setup):
+    """Bounded by the gateway's TokenReview timeout: a k8s-host whose port drops every new connection."""
+    from helpers.failures import _BlackHole
+    with _BlackHole() as host:
+        setup.config(k8s_host=host)
+        try:
+            report = _faulted(setup)
+        finally:
+            setup.config()
+    assert failed(report) == [doctor.L_HOST], report.as_text()
+    assert "the gateway cannot reach" in report.check(doctor.L_HOST).detail
+    assert "--use-gw-service-account" in report.check(doctor.L_HOST).fix
+    assert report.check(doctor.L_CA).status == "SKIP"       # nothing answers there to verify
