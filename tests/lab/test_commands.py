@@ -14,18 +14,7 @@ from helpers import cluster as k8s
 from helpers import commands, tokens
 from helpers.commands import Var
 
-# the SDK method that sends each model (its path is checked against the CLI command below)
-SDK_METHOD = {
-    "AuthMethodCreateK8s": "auth_method_create_k8s",
-    "GatewayCreateK8SAuthConfig": "gateway_create_k8_s_auth_config",
-    "CreateRole": "create_role",
-    "AssocRoleAuthMethod": "assoc_role_auth_method",
-    "SetRoleRule": "set_role_rule",
-    "CreateSecret": "create_secret",
-    "Auth": "auth",
-    "GetSecretValue": "get_secret_value",
-}
-
+from akeyless_cli import SDK_METHOD, sdk_request, wire_field
 
 def params(suffix: str = "cmd") -> SimpleNamespace:
     return SimpleNamespace(namespace=f"{suffix}-app", service_account=f"{suffix}-sa", audience="akeyless",
@@ -43,10 +32,6 @@ def akeyless_commands(p):
     return out
 
 
-def _field(command: commands.Command, flag: str) -> str:
-    return commands.CLI_FIELD_ALIASES.get((command.akeyless_command(), flag), flag)
-
-
 @pytest.mark.parametrize("command", akeyless_commands(params()), ids=lambda c: c.akeyless_command())
 def test_every_akeyless_flag_names_a_field_of_the_sdk_request(command):
     model = getattr(akeyless, command.model)
@@ -54,33 +39,9 @@ def test_every_akeyless_flag_names_a_field_of_the_sdk_request(command):
     assert f"'/{command.akeyless_command()}'" in inspect.getsource(method), "CLI command and V2 path differ"
     wire = set(model.attribute_map.values())
     for flag, _ in command.flags():
-        if flag in commands.CLI_TRANSPORT_FLAGS and _field(command, flag) not in wire:
+        if flag in commands.CLI_TRANSPORT_FLAGS and wire_field(command, flag) not in wire:
             continue        # --gateway-url on gateway-* commands: where the CLI sends it, not a body field
-        assert _field(command, flag) in wire, f"--{flag} is not a field of {command.model}"
-
-
-def sdk_request(command: commands.Command, values: dict):
-    """The SDK model the CLI command sends, its Var placeholders filled from `values`."""
-    model = getattr(akeyless, command.model)
-    attr_of = {wire: attr for attr, wire in model.attribute_map.items()}
-    kwargs: dict = {}
-    for flag, value in command.flags():
-        wire = _field(command, flag)
-        if wire not in attr_of:
-            continue
-        attr = attr_of[wire]
-        value = value.value(values) if isinstance(value, Var) else value
-        kind = model.openapi_types[attr]
-        if kind.startswith("list"):
-            kwargs.setdefault(attr, []).append(value)
-        elif kind.startswith("dict"):
-            key, _, val = value.partition("=")
-            kwargs.setdefault(attr, {})[key] = val
-        elif kind == "bool":
-            kwargs[attr] = value is True or value == "true"
-        else:
-            kwargs[attr] = value
-    return getattr(akeyless.V2Api, SDK_METHOD[command.model]).__name__, model(**kwargs)
+        assert wire_field(command, flag) in wire, f"--{flag} is not a field of {command.model}"
 
 
 def run_shell(command: commands.Command, env: dict) -> str:
