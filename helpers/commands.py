@@ -17,6 +17,8 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+import yaml
+
 from . import eso
 from .cluster_results import service_account_user
 from .display import Result
@@ -239,7 +241,6 @@ def gateway_values(p) -> dict:
 
 
 def gateway_install(p) -> list[Command]:
-    import yaml
     values = yaml.safe_dump(gateway_values(p), sort_keys=False)
     return [Command("helm", ("helm", "repo", "add", "akeyless", "https://akeylesslabs.github.io/helm-charts"),
                     "the Akeyless chart repository"),

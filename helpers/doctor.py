@@ -298,7 +298,8 @@ class _AkeylessDoctor:
         return next((c.status for c in self.report.checks if c.name == name), None)
 
     def step(self, name: str, body: Callable[[], str | tuple[str, str]], needs: tuple[str, ...] = ()) -> None:
-        """Run one link unless a link it needs did not pass; a failure blocks only its dependants."""
+        """Run one link unless a link it needs did not pass; a failure blocks only its dependants.
+        `body` returns its PASS detail, (detail, fix) for a WARN, or ("SKIP", why) when it could not look."""
         missing = [n for n in needs if self._status(n) not in ("PASS", "WARN")]
         if missing:
             self.report.checks.append(Check(name, "SKIP", f"needs: {', '.join(missing)}"))
