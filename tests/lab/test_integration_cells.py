@@ -50,8 +50,11 @@ def test_every_anchor_is_a_cell_of_the_chapter():
     chapter_with_cells()        # raises StopIteration on an anchor the chapter does not have
 
 
-@pytest.mark.parametrize("params", [{}, SECOND_SET], ids=["default-parameters", "second-parameter-set"])
+@pytest.mark.parametrize("params", [{}, SECOND_SET, {"target": "kubeconfig"}],
+                         ids=["default-parameters", "second-parameter-set", "kubeconfig-target"])
 def test_the_cells_run_under_papermill(params, lab, lab_settings, tmp_path):
+    if params.get("target") == "kubeconfig":     # the lab's cluster seen only through a kubeconfig, as AKS is
+        params = {**params, "kubeconfig": str(lab.kubeconfig)}
     source = tmp_path / "02_with_issue13.ipynb"
     source.write_text(json.dumps(chapter_with_cells()))
     value = "canary-" + secrets.token_hex(12)
@@ -80,6 +83,8 @@ def test_the_cells_run_under_papermill(params, lab, lab_settings, tmp_path):
     assert f'serviceaccounts "{params.get("service_account", "akeyless-auth-sa")}" not found' in \
         shown['failures.run(chapter, "ClusterSecretStore without serviceAccountRef.namespace")']
     assert "python -m helpers runbook" in shown["runbook.for_notebook(chapter.p)"]
-    if params:
+    if params.get("namespace"):
         assert f"--namespace {ns}" in shown["runbook.for_notebook(chapter.p)"]
+    if params.get("target") == "kubeconfig":
+        assert "not run on this target" in shown['failures.run(chapter, "expired reviewer JWT")']
     assert "NOT ready" not in shown["doctor.run_akeyless_doctor(chapter.settings, chapter.p)"]
