@@ -23,7 +23,8 @@ WHOLE_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-
 
 def integration_cells() -> list[dict]:
     text = (PROJECT_ROOT / "INTEGRATION.md").read_text()
-    return [m.groupdict() for m in CELL.finditer(text.split("## Cells to add", 1)[1])]
+    block = text.split("<!-- issue13 cells -->", 1)[1].split("<!-- /issue13 cells -->", 1)[0]
+    return [m.groupdict() for m in CELL.finditer(block)]
 
 
 def chapter_with_cells() -> dict:
