@@ -216,3 +216,15 @@ def test_api_server_unreachable_from_the_gateway(setup):
     assert "the gateway cannot reach" in report.check(doctor.L_HOST).detail
     assert "--use-gw-service-account" in report.check(doctor.L_HOST).fix
     assert report.check(doctor.L_CA).status == "SKIP"       # nothing answers there to verify
+
+
+def test_a_cluster_known_only_by_its_kubeconfig(setup, lab, lab_settings):
+    """target=kubeconfig (another user of the same kubeconfig, as with AKS): the cluster through the kubeconfig,
+    the lab's gateway beside it, as the chapter does when no AKEYLESS_URL is set."""
+    from helpers.config import Settings
+    settings = Settings.load(target="kubeconfig", kubeconfig=str(lab.kubeconfig), context="akeyless-lab-cert",
+                             lab_dir=str(lab_settings.lab_dir))
+    report = doctor.run_akeyless_doctor(settings, NAMES)
+    assert report.ok, report.as_text()
+    assert "the lab's gateway" in report.check(doctor.L_GATEWAY).detail
+    assert "context akeyless-lab-cert" in report.check(doctor.L_CLUSTER).detail
