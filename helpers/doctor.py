@@ -48,6 +48,24 @@ class _Failed(Exception):
         self.detail, self.fix = detail, fix
 
 
+def _run_link(report: "DoctorReport", name: str, body: Callable) -> Check:
+    """Run one check and record it: its PASS detail, (detail, fix) for a WARN, ("SKIP", why) when it could not
+    look; a _Failed or an expected LabError is a FAIL with its fix."""
+    try:
+        outcome = body()
+    except _Failed as failure:
+        check = Check(name, "FAIL", failure.detail, failure.fix)
+    except LabError as exc:
+        check = Check(name, "FAIL", exc.message, exc.hint or "")
+    else:
+        if isinstance(outcome, tuple):
+            check = Check(name, "SKIP", outcome[1]) if outcome[0] == "SKIP" else Check(name, "WARN", *outcome)
+        else:
+            check = Check(name, "PASS", outcome)
+    report.checks.append(check)
+    return check
+
+
 @dataclass
 class DoctorReport(Result):
     target: str
@@ -95,21 +113,8 @@ class _Doctor:
         """Run one link; a failure blocks every later link (they depend on it)."""
         if self.blocked_by:
             self.report.checks.append(Check(name, "SKIP", f"needs: {self.blocked_by}"))
-            return
-        try:
-            outcome = body()
-        except _Failed as failure:
-            self.report.checks.append(Check(name, "FAIL", failure.detail, failure.fix))
+        elif _run_link(self.report, name, body).failed:
             self.blocked_by = name
-            return
-        except LabError as exc:
-            self.report.checks.append(Check(name, "FAIL", exc.message, exc.hint))
-            self.blocked_by = name
-            return
-        if isinstance(outcome, tuple):  # (detail, warning)
-            self.report.checks.append(Check(name, "WARN", outcome[0], outcome[1]))
-        else:
-            self.report.checks.append(Check(name, "PASS", outcome))
 
     # --- the links ---
 
@@ -298,26 +303,12 @@ class _AkeylessDoctor:
         return next((c.status for c in self.report.checks if c.name == name), None)
 
     def step(self, name: str, body: Callable[[], str | tuple[str, str]], needs: tuple[str, ...] = ()) -> None:
-        """Run one link unless a link it needs did not pass; a failure blocks only its dependants.
-        `body` returns its PASS detail, (detail, fix) for a WARN, or ("SKIP", why) when it could not look."""
+        """Run one link unless a link it needs did not pass; a failure blocks only its dependants."""
         missing = [n for n in needs if self._status(n) not in ("PASS", "WARN")]
         if missing:
             self.report.checks.append(Check(name, "SKIP", f"needs: {', '.join(missing)}"))
-            return
-        try:
-            outcome = body()
-        except _Failed as failure:
-            self.report.checks.append(Check(name, "FAIL", failure.detail, failure.fix))
-            return
-        except LabError as exc:
-            self.report.checks.append(Check(name, "FAIL", exc.message, exc.hint or ""))
-            return
-        if isinstance(outcome, tuple) and outcome[0] == "SKIP":
-            self.report.checks.append(Check(name, "SKIP", outcome[1]))
-        elif isinstance(outcome, tuple):
-            self.report.checks.append(Check(name, "WARN", outcome[0], outcome[1]))
         else:
-            self.report.checks.append(Check(name, "PASS", outcome))
+            _run_link(self.report, name, body)
 
     def _login_blames(self, line: str) -> bool:
         return bool(self.login_error) and _blame(self.login_error) == line
