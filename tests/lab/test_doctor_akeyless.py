@@ -111,12 +111,19 @@ def _faulted(setup, names=NAMES):
     return doctor.run_akeyless_doctor(setup.settings, names)
 
 
-def test_reviewer_binding_removed(setup):
-    setup.cluster.unbind_token_reviewer(NAMES.reviewer_namespace, NAMES.reviewer_service_account)
+def _broken(setup, break_it, restore):
+    """The doctor's report with one link broken, the link restored after."""
+    break_it()
     try:
-        report = _faulted(setup)
+        return _faulted(setup)
     finally:
-        setup.cluster.bind_token_reviewer(NAMES.reviewer_namespace, NAMES.reviewer_service_account)
+        restore()
+
+
+def test_reviewer_binding_removed(setup):
+    reviewer = (NAMES.reviewer_namespace, NAMES.reviewer_service_account)
+    report = _broken(setup, lambda: setup.cluster.unbind_token_reviewer(*reviewer),
+                     lambda: setup.cluster.bind_token_reviewer(*reviewer))
     assert failed(report) == [doctor.L_REVIEWER], report.as_text()
     check = report.check(doctor.L_REVIEWER)
     assert "may not create TokenReviews" in check.detail
@@ -125,11 +132,8 @@ def test_reviewer_binding_removed(setup):
 
 
 def test_wrong_ca(setup):
-    setup.config(k8s_ca_cert=_unrelated_ca_b64())
-    try:
-        report = _faulted(setup)
-    finally:
-        setup.config()
+    report = _broken(setup, lambda: setup.config(k8s_ca_cert=_unrelated_ca_b64()),
+                     setup.config)
     assert failed(report) == [doctor.L_CA], report.as_text()
     assert "does not verify with k8s-ca-cert" in report.check(doctor.L_CA).detail
     assert "certificate-authority-data" in report.check(doctor.L_CA).fix
@@ -145,11 +149,8 @@ def test_wrong_config_name(setup):
 
 
 def test_sub_claim_mismatch(setup):
-    setup.role(sub_claims={"namespace": ["some-other-namespace"]})
-    try:
-        report = _faulted(setup)
-    finally:
-        setup.role()
+    report = _broken(setup, lambda: setup.role(sub_claims={"namespace": ["some-other-namespace"]}),
+                     setup.role)
     assert failed(report) == [doctor.L_ROLE], report.as_text()
     assert "namespace=doc-app does not match the association's namespace=some-other-namespace" in \
         report.check(doctor.L_ROLE).detail
@@ -157,22 +158,16 @@ def test_sub_claim_mismatch(setup):
 
 
 def test_rule_not_covering_the_path(setup):
-    setup.role(rule="/doc/other/*")
-    try:
-        report = _faulted(setup)
-    finally:
-        setup.role()
+    report = _broken(setup, lambda: setup.role(rule="/doc/other/*"),
+                     setup.role)
     assert failed(report) == [doctor.L_RULE], report.as_text()
     assert "no rule of /workshop/doc-reader grants read on /doc/app/db-password" in report.check(doctor.L_RULE).detail
     assert "set-role-rule" in report.check(doctor.L_RULE).fix
 
 
 def test_issuer_mismatch(setup):
-    setup.config(k8s_issuer=AKS_OIDC_ISSUER)
-    try:
-        report = _faulted(setup)
-    finally:
-        setup.config()
+    report = _broken(setup, lambda: setup.config(k8s_issuer=AKS_OIDC_ISSUER),
+                     setup.config)
     assert failed(report) == [doctor.L_ISSUER], report.as_text()
     assert "issuer validation failed" in report.check(doctor.L_ISSUER).detail
     assert f"--k8s-issuer {setup.issuer}" in report.check(doctor.L_ISSUER).fix
