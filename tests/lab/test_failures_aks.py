@@ -76,7 +76,7 @@ def test_gateway_url_on_the_wrong_path(chapter):
 
 def test_expired_reviewer_jwt(chapter):
     case = failures.run(chapter, "expired reviewer JWT")
-    if chapter.lab.kube_mode != "emulator":
+    if chapter.settings.kube != "emulator":
         assert case.not_here and case.ok, "the real kube-apiserver's clock cannot move: said, not faked"
         return
     assert case.reproduced, case.summary()
