@@ -12,7 +12,8 @@ import pytest
 from helpers.config import PROJECT_ROOT
 from helpers.tutorial import NOTEBOOKS_DIR, run_notebook
 
-CELL = re.compile(r"<!-- after: (?P<after>.+?) -->\n(?:<!-- tags: (?P<tags>.+?) -->\n)?"
+CELL = re.compile(r"<!-- after: (?P<after>.+?) -->\n(?:<!-- or after: (?P<alt>.+?) -->\n)?"
+                  r"(?:<!-- tags: (?P<tags>.+?) -->\n)?"
                   r"```(?P<kind>python|markdown)\n(?P<source>.*?)\n```", re.S)
 SECOND_SET = dict(namespace="payments", service_account="payments-api", audience="akeyless-payments",
                   auth_method="/workshop/payments-k8s", k8s_conf_name="payments-conf", role="/workshop/payments-reader",
@@ -31,7 +32,8 @@ def chapter_with_cells() -> dict:
     nb = json.loads((NOTEBOOKS_DIR / "02_kubernetes_auth.ipynb").read_text())
     cells = nb["cells"]
     for number, new in enumerate(integration_cells()):
-        anchor = next(i for i, c in enumerate(cells) if "".join(c["source"]).strip() == new["after"])
+        # the anchor as on main, or as issue10a words the same cell
+        anchor = next(i for i, c in enumerate(cells) if "".join(c["source"]).strip() in (new["after"], new["alt"]))
         # after the anchor and after the cells already inserted behind it
         at = anchor + 1
         while at < len(cells) and cells[at].get("metadata", {}).get("issue13_after") == new["after"]:
