@@ -287,6 +287,10 @@ class GatewayConfig(Result):
     reviewer: str
     token_exp: int = 300
     ca_set: bool = False
+    k8s_ca_cert: str = field(default="", repr=False)            # base64 PEM, as stored
+    k8s_issuer: str = ""
+    disable_issuer_validation: bool = False
+    reviewer_jwt: str = field(default="", repr=False)           # never displayed
     title = "gateway k8s auth config"
 
     def summary(self) -> str:
@@ -466,7 +470,40 @@ def get_gateway_k8s_config(session: AdminSession, name: str) -> GatewayConfig:
                        f"get gateway k8s auth config {name}")
     return GatewayConfig(name=out.name, access_id=out.auth_method_access_id, k8s_host=out.k8s_host,
                          reviewer="token-reviewer-jwt" if out.k8s_token_reviewer_jwt else "the caller's own JWT",
-                         token_exp=out.am_token_expiration or 0, ca_set=bool(out.k8s_ca_cert))
+                         token_exp=out.am_token_expiration or 0, ca_set=bool(out.k8s_ca_cert),
+                         k8s_ca_cert=out.k8s_ca_cert or "", k8s_issuer=out.k8s_issuer or "",
+                         disable_issuer_validation=bool(out.disable_iss_validation),
+                         reviewer_jwt=out.k8s_token_reviewer_jwt or "")
+
+
+@dataclass
+class AuthMethodInfo(Result):
+    """get-auth-method, the parts Kubernetes auth depends on: kind, bounds and audience."""
+
+    name: str
+    access_id: str
+    kind: str
+    bound_namespaces: list = field(default_factory=list)
+    bound_sa_names: list = field(default_factory=list)
+    audience: str = ""
+    title = "auth method"
+
+    def summary(self) -> str:
+        if self.kind != "k8s":
+            return f"{self.kind} auth method {self.name}"
+        return (f"k8s auth method {self.name}: namespaces {self.bound_namespaces or 'any'}, ServiceAccounts "
+                f"{self.bound_sa_names or 'any'}, audience {self.audience or 'any'}")
+
+
+def describe_auth_method(session: AdminSession, name: str) -> AuthMethodInfo:
+    out = session.call("get_auth_method", akeyless.GetAuthMethod(name=name), f"get auth method {name}")
+    info = out.access_info
+    rules = getattr(info, "k8s_access_rules", None) if info else None
+    kind = (getattr(info, "rules_type", None) or ("k8s" if rules else "")) if info else ""
+    return AuthMethodInfo(name=out.auth_method_name, access_id=out.auth_method_access_id, kind=kind,
+                          bound_namespaces=list(getattr(rules, "bound_namespaces", None) or []),
+                          bound_sa_names=list(getattr(rules, "bound_service_account_names", None) or []),
+                          audience=getattr(rules, "audience", None) or "")
 
 
 def delete_gateway_k8s_config(session: AdminSession, name: str) -> Done:

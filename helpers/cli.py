@@ -32,12 +32,22 @@ def _lab(args) -> int:
 
 
 def _doctor(args) -> int:
-    from .doctor import run_doctor
+    from .doctor import run_akeyless_doctor, run_doctor
     settings = Settings.load(target=args.target, kubeconfig=args.kubeconfig, context=args.context,
                              lab_dir=args.lab_dir)
-    report = run_doctor(settings)
+    if args.akeyless:
+        from .runbook import names_from
+        report = run_akeyless_doctor(settings, names_from(args))
+    else:
+        report = run_doctor(settings)
     print(report.as_text())
     return 0 if report.ok else 1
+
+
+def _runbook(args) -> int:
+    from .runbook import names_from, script
+    print(script(names_from(args)))
+    return 0
 
 
 def _run(args) -> int:
@@ -65,7 +75,17 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--target", choices=["lab", "kubeconfig"], default=None)
     doctor.add_argument("--kubeconfig")
     doctor.add_argument("--context")
+    doctor.add_argument("--akeyless", action="store_true",
+                        help="check the Akeyless side (auth method, gateway config, role, a real login and read) "
+                             "for the chapter's names given as the runbook's flags; read-only")
+    from .runbook import add_arguments
+    add_arguments(doctor)
     doctor.set_defaults(func=_doctor)
+
+    runbook = sub.add_parser("runbook", help="print the shell script that sets the chapter up on a real AKS "
+                                              "cluster and Akeyless account")
+    add_arguments(runbook)
+    runbook.set_defaults(func=_runbook)
 
     run = sub.add_parser("run", help="execute every notebook headless with papermill into build/")
     run.add_argument("--output", default="build/executed")

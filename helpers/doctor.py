@@ -48,6 +48,24 @@ class _Failed(Exception):
         self.detail, self.fix = detail, fix
 
 
+def _run_link(report: "DoctorReport", name: str, body: Callable) -> Check:
+    """Run one check and record it: its PASS detail, (detail, fix) for a WARN, ("SKIP", why) when it could not
+    look; a _Failed or an expected LabError is a FAIL with its fix."""
+    try:
+        outcome = body()
+    except _Failed as failure:
+        check = Check(name, "FAIL", failure.detail, failure.fix)
+    except LabError as exc:
+        check = Check(name, "FAIL", exc.message, exc.hint or "")
+    else:
+        if isinstance(outcome, tuple):
+            check = Check(name, "SKIP", outcome[1]) if outcome[0] == "SKIP" else Check(name, "WARN", *outcome)
+        else:
+            check = Check(name, "PASS", outcome)
+    report.checks.append(check)
+    return check
+
+
 @dataclass
 class DoctorReport(Result):
     target: str
@@ -95,21 +113,8 @@ class _Doctor:
         """Run one link; a failure blocks every later link (they depend on it)."""
         if self.blocked_by:
             self.report.checks.append(Check(name, "SKIP", f"needs: {self.blocked_by}"))
-            return
-        try:
-            outcome = body()
-        except _Failed as failure:
-            self.report.checks.append(Check(name, "FAIL", failure.detail, failure.fix))
+        elif _run_link(self.report, name, body).failed:
             self.blocked_by = name
-            return
-        except LabError as exc:
-            self.report.checks.append(Check(name, "FAIL", exc.message, exc.hint))
-            self.blocked_by = name
-            return
-        if isinstance(outcome, tuple):  # (detail, warning)
-            self.report.checks.append(Check(name, "WARN", outcome[0], outcome[1]))
-        else:
-            self.report.checks.append(Check(name, "PASS", outcome))
 
     # --- the links ---
 
@@ -229,3 +234,362 @@ class _Doctor:
 def run_doctor(settings: Settings | None = None, *, namespace: str = DOCTOR_NAMESPACE) -> DoctorReport:
     """Check every link the tutorial needs against `settings.target`; never raises for a failed link."""
     return _Doctor(settings or Settings.load(), namespace).run()
+
+
+# --- the Akeyless side: `python -m helpers doctor --akeyless` ----------------------------------------
+#
+# Read-only, link by link, for the chapter's names: the auth method, the gateway's Kubernetes auth config
+# (its host, CA, reviewer and issuer), the role (association and rule), then a real login and read. The
+# gateway does not say where a login failed on its side, so the real login runs first and its error
+# is attributed to the link it names; each link also has its own check from here.
+
+L_GATEWAY = "Akeyless gateway (admin session)"
+L_CLUSTER = "cluster (kubeconfig)"
+L_METHOD = "auth method admits the ServiceAccount"
+L_CONFIG = "gateway k8s auth config"
+L_HOST = "k8s-host reachable"
+L_CA = "k8s-ca-cert verifies the API server"
+L_REVIEWER = "reviewer may create TokenReviews"
+L_ISSUER = "issuer matches the cluster's"
+L_ROLE = "role associated, sub-claims match"
+L_RULE = "a rule covers the secret path"
+L_LOGIN = "login as the ServiceAccount and read"
+PROBE_TIMEOUT = 5.0
+
+# words of a failed /auth answer -> the link that explains it (first match wins)
+_BLAME = (
+    (L_CONFIG, ("k8s auth config", "signing key of config", "belongs to access id")),
+    (L_HOST, ("dial tcp", "i/o timeout", "timed out", "timeouterror", "connection refused", "no such host")),
+    (L_CA, ("x509", "certificate", "tls")),
+    (L_REVIEWER, ("token reviewer", "tokenreview bearer", "forbidden", "token-reviewer-jwt")),
+    (L_ISSUER, ("issuer",)),
+    (L_METHOD, ("bound-", "audience", "not a kubernetes auth method")),
+    (L_ROLE, ("sub claim", "sub-claim")),
+)
+
+
+def _pem(k8s_ca_cert: str) -> str:
+    """k8s-ca-cert as stored: base64 of the PEM (kubeconfig's -data), or the PEM itself."""
+    import base64
+    import binascii
+    if "-----BEGIN" in k8s_ca_cert:
+        return k8s_ca_cert
+    try:
+        return base64.b64decode(k8s_ca_cert, validate=True).decode()
+    except binascii.Error as exc:
+        raise ValueError(str(exc)) from None
+
+
+def _blame(error: str) -> str | None:
+    low = error.lower()
+    return next((line for line, words in _BLAME if any(w in low for w in words)), None)
+
+
+class _AkeylessDoctor:
+    def __init__(self, settings: Settings, names):
+        self.settings, self.n = settings, names
+        self.report = DoctorReport(f"{settings.target} (Akeyless side)" if not settings.is_lab
+                                   else f"lab ({settings.lab_dir}), Akeyless side")
+        self.session = self.cluster = self.method = self.config = None
+        self.token: str | None = None
+        self.login_error = self.read_error = ""
+        self.login_claims: dict = {}
+        self.read_chars = 0
+        self.role_table = None
+
+    # --- plumbing ---
+
+    def _status(self, name: str) -> str | None:
+        return next((c.status for c in self.report.checks if c.name == name), None)
+
+    def step(self, name: str, body: Callable[[], str | tuple[str, str]], needs: tuple[str, ...] = ()) -> None:
+        """Run one link unless a link it needs did not pass; a failure blocks only its dependants."""
+        missing = [n for n in needs if self._status(n) not in ("PASS", "WARN")]
+        if missing:
+            self.report.checks.append(Check(name, "SKIP", f"needs: {', '.join(missing)}"))
+        else:
+            _run_link(self.report, name, body)
+
+    def _login_blames(self, line: str) -> bool:
+        return bool(self.login_error) and _blame(self.login_error) == line
+
+    # --- the links ---
+
+    def gateway(self) -> str:
+        from . import akeyless_client as ak
+        s = self.settings
+        if s.akeyless_url:
+            if not (s.akeyless_access_id and s.akeyless_access_key):
+                raise _Failed("no admin credentials for the gateway",
+                              "export AKEYLESS_ACCESS_ID and AKEYLESS_ACCESS_KEY (an API key allowed to read the "
+                              "auth method, the gateway config and the role)")
+            self.session = ak.connect(s.akeyless_url, s.akeyless_access_id, s.akeyless_access_key)
+            return f"{self.session.url}: admin API key accepted"
+        # no AKEYLESS_URL: the lab's gateway, as the chapter uses it beside any cluster
+        from . import lab  # the doctor is a tool: it may start the lab; the client side never imports it
+        self.session = ak.connect_lab(lab.up(s if s.is_lab else s.with_(target="lab")))
+        return f"{self.session.url} (the lab's gateway; export AKEYLESS_URL for another): admin API key accepted"
+
+    def cluster_link(self) -> str:
+        self.cluster = connect(self.settings, timeout=TIMEOUT)
+        return f"{self.cluster.server} (context {self.cluster.context})"
+
+    def _read(self, reader: Callable, name: str, missing_fix: str):
+        """An Akeyless object; a 404 fails with `missing_fix`, any other error with the client's hint."""
+        try:
+            return reader(self.session, name)
+        except LabError as exc:
+            raise _Failed(exc.message, missing_fix if getattr(exc, "status", None) == 404 else exc.hint or "") from None
+
+    def auth_method(self) -> str:
+        from . import akeyless_client as ak
+        n = self.n
+        method = self._read(ak.describe_auth_method, n.auth_method,
+                            f"create it: akeyless auth-method create k8s --name {n.auth_method} --bound-namespaces "
+                            f"{n.namespace} --bound-sa-names {n.service_account} --audience {n.audience}")
+        if method.kind != "k8s":
+            raise _Failed(f"{n.auth_method} is a {method.kind or 'non-Kubernetes'} auth method",
+                          "Kubernetes auth needs an auth method of type k8s (akeyless auth-method create k8s)")
+        self.method = method
+        update = f"akeyless auth-method update k8s --name {n.auth_method}"
+        if method.bound_namespaces and n.namespace not in method.bound_namespaces:
+            raise _Failed(f"namespace {n.namespace} is not in bound-namespaces {method.bound_namespaces}",
+                          f"{update} --bound-namespaces {n.namespace} (or run the workload in a bound namespace)")
+        if method.bound_sa_names and n.service_account not in method.bound_sa_names:
+            raise _Failed(f"ServiceAccount {n.service_account} is not in bound-sa-names {method.bound_sa_names}",
+                          f"{update} --bound-sa-names {n.service_account} (or point serviceAccountRef at a bound one)")
+        if method.audience and method.audience != n.audience:
+            raise _Failed(f"the auth method requires audience {method.audience!r}; the workload's tokens ask for "
+                          f"{n.audience!r}", f"set serviceAccountRef.audiences: [{method.audience}] (parameter "
+                          f"audience), or {update} --audience {n.audience}")
+        return method.summary()
+
+    def probe_login(self) -> None:
+        """The real login (and read) as the workload, before the links it will explain."""
+        from . import akeyless_client as ak
+        from .errors import AkeylessError
+        n = self.n
+        minted = self.cluster.request_token(n.namespace, n.service_account, audiences=[n.audience],
+                                            expiration_seconds=600)
+        if not minted.ok:
+            self.login_error = f"cannot mint a token for {n.namespace}/{n.service_account}: {minted.error}"
+            return
+        self.token = minted.token
+        try:
+            auth = ak.auth_with_k8s(self.session.url, self.method.access_id, n.k8s_conf_name, minted.token,
+                                    ca_cert=self.session.ca_cert)
+        except AkeylessError as exc:
+            self.login_error = exc.message
+            return
+        self.login_claims = dict(auth.sub_claims or {})
+        try:
+            self.read_chars = len(ak.get_secret_value(auth, n.secret_path).value)
+        except AkeylessError as exc:
+            self.read_error = exc.message
+
+    def gateway_config(self) -> str:
+        from . import akeyless_client as ak
+        n = self.n
+        config = self._read(ak.get_gateway_k8s_config, n.k8s_conf_name,
+                            "the SecretStore's k8sConfName (parameter k8s_conf_name) must name an existing gateway "
+                            f"config: create it with akeyless gateway-create-k8s-auth-config --name {n.k8s_conf_name} ...")
+        if self.method and config.access_id != self.method.access_id:
+            raise _Failed(f"config {n.k8s_conf_name} serves access id {config.access_id}, the auth method is "
+                          f"{self.method.access_id}", f"akeyless gateway-update-k8s-auth-config --name "
+                          f"{n.k8s_conf_name} --new-name {n.k8s_conf_name} --access-id {self.method.access_id} "
+                          "--signing-key <the auth method's prv_key>")
+        if self._login_blames(L_CONFIG):
+            raise _Failed(self.login_error, "re-create the config with the auth method's current access id and "
+                                            "prv_key (--signing-key)")
+        self.config = config
+        return f"{config.name}: k8s-host {config.k8s_host}, reviewer {config.reviewer}"
+
+    def _host_port(self) -> tuple[str, int]:
+        from urllib.parse import urlparse
+        url = urlparse(self.config.k8s_host)
+        return url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+
+    def host(self) -> str | tuple[str, str]:
+        import socket
+        host, port = self._host_port()
+        try:
+            socket.create_connection((host, port), timeout=PROBE_TIMEOUT).close()
+            here = None
+        except OSError as exc:
+            here = str(exc) or type(exc).__name__
+        if self._login_blames(L_HOST):
+            raise _Failed(f"the gateway cannot reach {self.config.k8s_host}: {self.login_error}",
+                          "run the gateway where the API server is reachable (in the cluster or a peered VNet: "
+                          "--k8s-host https://kubernetes.default.svc --use-gw-service-account), or allow the "
+                          "gateway's egress IP in the AKS authorized IP ranges")
+        if here is None:
+            return f"{host}:{port} accepts connections (from here)"
+        if not self.login_error:
+            return f"{host}:{port} reached by the gateway (the login worked); not from here: {here}"
+        return (f"{host}:{port} not reachable from here: {here}", "the doctor cannot tell whether the gateway "
+                "reaches it; the login failed for another reason (below)")
+
+    def ca(self) -> str | tuple[str, str]:
+        import socket
+        import ssl
+        if not self.config.k8s_ca_cert:
+            return ("the config has no k8s-ca-cert: the gateway trusts its system store, which AKS' CA is not in",
+                    "akeyless gateway-update-k8s-auth-config ... --k8s-ca-cert \"$(kubectl config view --raw "
+                    "--minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}')\"")
+        fix = ("k8s-ca-cert must be the cluster's CA, base64 on one line: kubectl config view --raw --minify "
+               "-o jsonpath='{.clusters[0].cluster.certificate-authority-data}', then "
+               f"akeyless gateway-update-k8s-auth-config --name {self.n.k8s_conf_name} --new-name "
+               f"{self.n.k8s_conf_name} --k8s-ca-cert ...")
+        try:
+            context = ssl.create_default_context(cadata=_pem(self.config.k8s_ca_cert))
+        except (ValueError, ssl.SSLError, UnicodeDecodeError) as exc:
+            raise _Failed(f"k8s-ca-cert is not a base64 PEM certificate: {exc}", fix) from None
+        host, port = self._host_port()
+        try:
+            with socket.create_connection((host, port), timeout=PROBE_TIMEOUT) as raw:
+                with context.wrap_socket(raw, server_hostname=host) as tls:
+                    subject = dict(x[0] for x in tls.getpeercert().get("subject", ()))
+        except ssl.SSLCertVerificationError as exc:
+            raise _Failed(f"the API server's certificate does not verify with k8s-ca-cert: {exc.verify_message}",
+                          fix) from None
+        except OSError as exc:
+            if self._login_blames(L_CA):
+                raise _Failed(self.login_error, fix) from None
+            return ("SKIP", f"not checked from here ({exc}); the gateway's login " +
+                    ("worked" if not self.login_error else "failed for another reason"))
+        if self._login_blames(L_CA):
+            raise _Failed(self.login_error, fix)
+        return f"{host}:{port} presents {subject.get('commonName', 'a certificate')} signed by the config's CA"
+
+    def reviewer(self) -> str:
+        from .tokens import TokenError, decode
+        n, jwt = self.n, self.config.reviewer_jwt
+        bind = (f"kubectl create clusterrolebinding {n.reviewer_namespace}-{n.reviewer_service_account}-token-"
+                f"reviewer --clusterrole={AUTH_DELEGATOR} --serviceaccount={n.reviewer_namespace}:"
+                f"{n.reviewer_service_account}")
+        if not jwt:
+            user = service_account_user(n.namespace, n.service_account)
+            access = self.cluster.can_i("create", "tokenreviews", "authentication.k8s.io", user=user)
+            if not access.allowed:
+                raise _Failed(f"no token-reviewer-jwt, so each caller's own JWT reviews itself, and {user} may not "
+                              "create TokenReviews", "set --token-reviewer-jwt to a reviewer bound to "
+                              f"{AUTH_DELEGATOR} ({bind}), or --use-gw-service-account with the gateway in the cluster")
+            return f"no token-reviewer-jwt: the caller's own JWT reviews itself, and {user} may"
+        renew = (f"mint a new one (kubectl create token {n.reviewer_service_account} -n {n.reviewer_namespace} "
+                 f"--duration 24h) and akeyless gateway-update-k8s-auth-config --name {n.k8s_conf_name} --new-name "
+                 f"{n.k8s_conf_name} --token-reviewer-jwt \"$REVIEWER_JWT\"")
+        try:
+            decoded = decode(jwt)
+        except TokenError as exc:
+            raise _Failed(f"token-reviewer-jwt is not a JWT: {exc}", renew) from None
+        left = decoded.seconds_to_expiry(time.time())
+        if left is not None and left <= 0:
+            raise _Failed(f"token-reviewer-jwt of {decoded.subject} expired {int(-left)} s ago", renew)
+        try:
+            deadline = time.monotonic() + RBAC_SETTLE_SECONDS
+            access = self.cluster.as_identity(jwt).can_i("create", "tokenreviews", "authentication.k8s.io")
+            while not access.allowed and not access.error and time.monotonic() < deadline:
+                time.sleep(0.2)
+                access = self.cluster.as_identity(jwt).can_i("create", "tokenreviews", "authentication.k8s.io")
+        except LabError as exc:
+            if getattr(exc, "status", None) == 401:
+                raise _Failed(f"the API server rejects token-reviewer-jwt ({decoded.subject}): {exc.message}",
+                              "its ServiceAccount was deleted or its token revoked: " + renew) from None
+            raise
+        if not access.allowed or self._login_blames(L_REVIEWER):
+            raise _Failed(f"{decoded.subject} may not create TokenReviews" +
+                          (f": {self.login_error}" if self._login_blames(L_REVIEWER) else ""), bind)
+        when = f", expires in {int(left // 3600)} h {int(left % 3600 // 60)} min" if left is not None else ""
+        return f"{decoded.subject} may create tokenreviews{when}"
+
+    def issuer(self) -> str | tuple[str, str]:
+        from .tokens import decode
+        found = self.cluster.discovery()
+        cluster_iss = found.issuer or (decode(self.token).issuer if self.token else "")
+        cfg = self.config
+        fix = (f"akeyless gateway-update-k8s-auth-config --name {self.n.k8s_conf_name} --new-name "
+               f"{self.n.k8s_conf_name} --k8s-issuer {cluster_iss} (on AKS: the OIDC issuer URL when enabled), or "
+               "--disable-issuer-validation true to leave the issuer to the API server's TokenReview")
+        if self._login_blames(L_ISSUER):
+            raise _Failed(f"{self.login_error} (the cluster's issuer is {cluster_iss})", fix)
+        if cfg.disable_issuer_validation:
+            return f"issuer validation off: the API server's TokenReview vouches for iss {cluster_iss}"
+        if cfg.k8s_issuer == cluster_iss:
+            return f"k8s-issuer {cfg.k8s_issuer} = the cluster's issuer"
+        if not cfg.k8s_issuer:
+            return f"no k8s-issuer set: the gateway leaves iss ({cluster_iss}) to the API server"
+        return (f"k8s-issuer {cfg.k8s_issuer!r} differs from the cluster's {cluster_iss!r}; this gateway did not "
+                "enforce it" + (" (the login worked)" if not self.login_error else ""), fix)
+
+    def role(self) -> str:
+        from . import access
+        from . import akeyless_client as ak
+        n = self.n
+        assoc = (f"akeyless assoc-role-am --role-name {n.role} --am-name {n.auth_method} --sub-claims "
+                 f"namespace={n.namespace} --sub-claims service_account_name={n.service_account}")
+        self.role_table = self._read(ak.get_role, n.role, f"akeyless create-role --name {n.role}, then {assoc}")
+        mine = [a for a in self.role_table.associations if a[0] in (n.auth_method, getattr(self.method, "access_id", ""))]
+        if not mine:
+            raise _Failed(f"role {n.role} is not associated with {n.auth_method}", assoc)
+        claims = self.login_claims or {"namespace": [n.namespace], "service_account_name": [n.service_account],
+                                       "config_name": [n.k8s_conf_name], "aud": [n.audience]}
+        misses = [access.sub_claims_mismatch(access.parse_sub_claims(s) if s else {}, claims, cs)
+                  for _, s, cs, _ in mine]
+        if all(misses):
+            raise _Failed(f"{misses[0]} (the token of {n.namespace}/{n.service_account})",
+                          f"delete the association (akeyless delete-assoc --assoc-id {mine[0][3]}) and {assoc}")
+        shown = next(s for (_, s, _, _), miss in zip(mine, misses) if not miss)
+        return f"{n.role} <- {n.auth_method}, sub-claims {ak._claims_line(access.parse_sub_claims(shown)) if shown else 'none'}"
+
+    def rule(self) -> str:
+        from . import access
+        n = self.n
+        covering = [(p, c) for p, c, t in self.role_table.rules
+                    if t == "item-rule" and access.path_matches(p, n.secret_path) and access.grants(c, "read")]
+        if not covering:
+            rules = "; ".join(f"{p} [{','.join(c)}]" for p, c, _ in self.role_table.rules) or "none"
+            raise _Failed(f"no rule of {n.role} grants read on {n.secret_path} (rules: {rules})",
+                          f"akeyless set-role-rule --role-name {n.role} --path '{n.secret_rule}' --capability read "
+                          "--capability list (parameter secret_rule must cover secret_path)")
+        if any("deny" in c for p, c, _ in self.role_table.rules if access.path_matches(p, n.secret_path)):
+            raise _Failed(f"a deny rule of {n.role} covers {n.secret_path}", "remove the deny rule")
+        return f"{covering[0][0]} [{', '.join(covering[0][1])}] covers {n.secret_path}"
+
+    def login(self) -> str | tuple[str, str]:
+        n = self.n
+        failed = [c.name for c in self.report.checks if c.status == "FAIL"]
+        if self.login_error or self.read_error:
+            error = self.login_error or self.read_error
+            # a refused read is the role's or the rule's doing; a refused login names its link
+            suspects = {L_ROLE, L_RULE} if self.read_error else {_blame(error)}
+            if failed and (suspects & set(failed) or suspects == {None}):
+                return ("SKIP", f"failed as the FAIL above explains: {error}")
+            raise _Failed(error, "read the gateway's message: it names the parameter to fix")
+        claims = ", ".join(f"{k}={','.join(v)}" for k, v in sorted(self.login_claims.items())
+                           if k in ("namespace", "service_account_name"))
+        return f"logged in ({claims}) and read {n.secret_path} ({self.read_chars} chars)"
+
+    def run(self) -> DoctorReport:
+        self.step(L_GATEWAY, self.gateway)
+        self.step(L_CLUSTER, self.cluster_link)
+        self.step(L_METHOD, self.auth_method, needs=(L_GATEWAY,))
+        if self.method is not None and self.cluster is not None:
+            self.probe_login()
+        self.step(L_CONFIG, self.gateway_config, needs=(L_GATEWAY,))
+        self.step(L_HOST, self.host, needs=(L_CONFIG,))
+        self.step(L_CA, self.ca, needs=(L_CONFIG,))
+        self.step(L_REVIEWER, self.reviewer, needs=(L_CONFIG, L_CLUSTER))
+        self.step(L_ISSUER, self.issuer, needs=(L_CONFIG, L_CLUSTER))
+        self.step(L_ROLE, self.role, needs=(L_GATEWAY,))
+        self.step(L_RULE, self.rule, needs=(L_ROLE,))
+        self.step(L_LOGIN, self.login, needs=(L_METHOD, L_CLUSTER))
+        return self.report
+
+
+def run_akeyless_doctor(settings: Settings | None = None, names=None) -> DoctorReport:
+    """Check the Akeyless side for the chapter's `names` (any object with the chapter's parameter names);
+    read-only, never raises for a failed link."""
+    if names is None:
+        from .runbook import names_from
+        names = names_from(object())
+    return _AkeylessDoctor(settings or Settings.load(), names).run()

@@ -133,12 +133,12 @@ class GatewayError(Exception):
         self.body = body
 
 
-def post_command(url: str, command: str, body: dict, ca_pem: str | None) -> tuple[int, Any]:
+def post_command(url: str, command: str, body: dict, ca_pem: str | None, timeout: float = 15) -> tuple[int, Any]:
     context = ssl.create_default_context(cadata=ca_pem) if ca_pem and url.startswith("https") else None
     request = urllib.request.Request(f"{url.rstrip('/')}/{command}", data=json.dumps(body).encode(), method="POST",
                                      headers={"Content-Type": "application/json", "Accept": "application/json"})
     try:
-        with urllib.request.urlopen(request, context=context, timeout=15) as response:
+        with urllib.request.urlopen(request, context=context, timeout=timeout) as response:
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as exc:
         raise GatewayError(exc.code, exc.read().decode(errors="replace")) from None
@@ -177,11 +177,11 @@ class AuthAnswer(Result):
         return rows + [(f"sub-claim {k}", ", ".join(v)) for k, v in sorted(self.sub_claims.items())]
 
 
-def authenticate(url: str, body: dict, ca_pem: str | None = None) -> AuthAnswer:
+def authenticate(url: str, body: dict, ca_pem: str | None = None, timeout: float = 15) -> AuthAnswer:
     """POST the `/auth` body and keep the exchange; a refusal is returned, not raised."""
     shown = redacted_auth_body(body)
     try:
-        status, answer = post_command(url, "auth", body, ca_pem)
+        status, answer = post_command(url, "auth", body, ca_pem, timeout)
     except GatewayError as exc:
         return AuthAnswer(shown, exc.status, error=exc.body)
     claims = ((answer.get("creds") or {}).get("sub_claims")) or {}

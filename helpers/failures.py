@@ -6,8 +6,10 @@ learner should see the message, not a traceback. Every scenario restores what it
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
+import socket
 from dataclasses import dataclass
 from typing import Callable
 
@@ -242,3 +244,211 @@ def _unrelated_ca_b64() -> str:
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256()))
     return base64.b64encode(cert.public_bytes(serialization.Encoding.PEM)).decode()
+
+
+# --- the failures users report from real AKS clusters -----------------------------------------------
+# Each runs live. They work with the chapter object of either shape (flow.Chapter or its successor):
+# _k8s_method, _reviewer_jwt and _clock_moved read what they need from whichever the chapter offers.
+
+# an AKS OIDC issuer of the shape `az aks show --query oidcIssuerProfile.issuerUrl` prints
+AKS_OIDC_ISSUER_EXAMPLE = "https://westeurope.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/" \
+                          "11111111-2222-3333-4444-555555555555/"
+REVIEWER_SHORT_SECONDS = 600        # the shortest token the API server issues
+ESO_HTTP_TIMEOUT = 30               # ESO's provider: http.Client{Timeout: 30s}
+
+
+def _k8s_method(chapter):
+    """The chapter's Kubernetes auth method (access id and private key)."""
+    if callable(getattr(chapter, "auth_method", None)):
+        return chapter.auth_method()
+    return chapter.need("k8s_method", "create_auth_method")
+
+
+def _reviewer_jwt(chapter) -> str | None:
+    if callable(getattr(chapter, "reviewer_jwt", None)):
+        return chapter.reviewer_jwt()
+    return chapter.state.get("reviewer_jwt")
+
+
+@contextlib.contextmanager
+def _clock_moved(chapter, seconds: float):
+    """The lab clock `seconds` ahead for the block, then back to real time (LabOnly elsewhere)."""
+    clock = getattr(getattr(chapter, "session", None), "clock", None)
+    if clock is not None and hasattr(clock, "moved"):
+        with clock.moved(seconds):
+            yield
+        return
+    from . import lab
+    lab.advance_clock(seconds, chapter.settings)
+    try:
+        yield
+    finally:
+        lab.reset_clock(chapter.settings)
+
+
+@contextlib.contextmanager
+def _side_config(chapter, suffix: str, **changes):
+    """A second gateway config, the chapter's own but for `changes`, deleted after the block."""
+    p = chapter.p
+    method = _k8s_method(chapter)
+    name = f"{p.k8s_conf_name}-{suffix}"
+    ca = chapter.cluster.ca_certificate()
+    fields = dict(access_id=method.access_id, signing_key=method.prv_key, k8s_host=chapter.cluster.server,
+                  k8s_ca_cert=ca.b64 if ca else None, token_reviewer_jwt=_reviewer_jwt(chapter)) | changes
+    chapter.recreate(lambda: ak.delete_gateway_k8s_config(chapter.akeyless, name),
+                     lambda: ak.create_gateway_k8s_config(chapter.akeyless, name, **fields))
+    try:
+        yield name
+    finally:
+        ak.delete_gateway_k8s_config(chapter.akeyless, name)
+
+
+@scenario("issuer mismatch")
+def issuer_mismatch(chapter) -> FailureCase:
+    found = chapter.cluster.discovery()
+    with _side_config(chapter, "issuer", k8s_issuer=AKS_OIDC_ISSUER_EXAMPLE, disable_issuer_validation=False) as name:
+        answer = chapter.authenticate(chapter.fresh_token(), conf_name=name)
+    return _case_from_auth("issuer mismatch", f"a gateway config validating issuer {AKS_OIDC_ISSUER_EXAMPLE} (an "
+                                              f"AKS OIDC issuer) while this cluster's tokens carry {found.issuer}",
+                           answer, f"--k8s-issuer must be exactly the tokens' iss ({found.issuer}: kubectl get --raw "
+                                   "/.well-known/openid-configuration | jq -r .issuer; on AKS az aks show --query "
+                                   "oidcIssuerProfile.issuerUrl once the OIDC issuer is on, and it changes when you "
+                                   "enable it), or --disable-issuer-validation true to leave it to TokenReview")
+
+
+class _BlackHole:
+    """A loopback port that drops new connections, as a firewall drops the gateway's packets: its accept
+    queue is full (listen(0), filled and never accepted), so the kernel ignores every further SYN and a
+    client's connect times out, exactly as a dial to a private API server does."""
+
+    def __enter__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        address = self.sock.getsockname()
+        self.fillers = []
+        for _ in range(3):          # a backlog of 0 still queues one; fill it with room to spare
+            filler = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            filler.setblocking(False)
+            filler.connect_ex(address)
+            self.fillers.append(filler)
+        return f"https://127.0.0.1:{address[1]}"
+
+    def __exit__(self, *exc):
+        for sock in self.fillers + [self.sock]:
+            sock.close()
+
+
+@scenario("API server unreachable from the gateway")
+def api_server_unreachable(chapter) -> FailureCase:
+    """Bounded by the gateway's own TokenReview timeout (15 s in the lab, about 30 s on a real gateway)."""
+    if chapter.settings.akeyless_url:   # a remote gateway cannot reach this machine's loopback at all
+        return FailureCase("API server unreachable from the gateway", "nothing", "-", "-",
+                           "run it against the lab", reproduced=False,
+                           not_here="the lab's gateway must be the one timing out against a port on this machine")
+    p = chapter.p
+    with _BlackHole() as host, _side_config(chapter, "unreachable", k8s_host=host) as name:
+        body = eso.auth_body(_k8s_method(chapter).access_id, name, chapter.fresh_token())
+        # ESO waits 30 s for the gateway; the gateway gives up on the API server first
+        answer = eso.authenticate(chapter.gateway_url, body, chapter.gateway_ca_pem(), timeout=ESO_HTTP_TIMEOUT)
+    error = f"authentication failed: {answer.error}" if answer.error else "authenticated (no failure)"
+    return FailureCase("API server unreachable from the gateway",
+                       f"k8s-host {host}: a port that swallows packets, as a private AKS API server or authorized "
+                       "IP ranges do for a gateway outside the VNet",
+                       "the ExternalSecret's status, after the gateway's TokenReview timeout",
+                       error, "run the gateway where the API server is reachable: in the cluster (Helm chart, "
+                              "--k8s-host https://kubernetes.default.svc --use-gw-service-account) or a peered VNet; "
+                              "or add the gateway's egress IP to the AKS authorized IP ranges "
+                              f"(az aks update --api-server-authorized-ip-ranges); ESO's config {p.k8s_conf_name} "
+                              "is unchanged", reproduced=not answer.ok)
+
+
+@scenario("ClusterSecretStore without serviceAccountRef.namespace")
+def cluster_store_without_namespace(chapter) -> FailureCase:
+    p = chapter.p
+    consumer = p.other_namespace        # an ExternalSecret in another team's namespace uses the shared store
+    chapter.cluster.ensure_namespace(consumer)
+    chapter.cluster.delete_service_account(consumer, p.service_account)
+    store = eso.secret_store("akeyless-cluster-store", None, chapter.gateway_url, _k8s_method(chapter).access_id,
+                             p.k8s_conf_name, p.service_account, audiences=[p.audience],
+                             ca_bundle_pem=chapter.gateway_ca_pem())
+    ref = store.body["spec"]["provider"]["akeyless"]["authSecretRef"]["kubernetesAuth"]["serviceAccountRef"]
+    ref.pop("namespace")
+    external = eso.external_secret(p.k8s_secret, consumer, store, p.k8s_secret, {"password": p.secret_path})
+    sync = eso.sync(chapter.cluster, external, store, write=False)
+    return _case_from_sync("ClusterSecretStore without serviceAccountRef.namespace",
+                           f"a ClusterSecretStore whose serviceAccountRef has no namespace, used by an "
+                           f"ExternalSecret in {consumer}: ESO looks for {p.service_account} there", sync,
+                           f"set serviceAccountRef.namespace: {p.namespace} on the ClusterSecretStore (the "
+                           "ServiceAccount's own namespace)")
+
+
+@scenario("gateway URL on the wrong path")
+def gateway_wrong_path(chapter) -> FailureCase:
+    """ESO's own URL resolution (getV2Url) first, then the sync with the URL it settled on."""
+    from urllib.parse import urlparse
+    p = chapter.p
+    root = urlparse(chapter.gateway_url)
+    wrong = f"{root.scheme}://{root.netloc}/api/v1"       # the V1 API: a frequent copy from gateway docs
+    try:
+        eso.post_command(wrong, "", {}, chapter.gateway_ca_pem())
+        probe = ""
+    except eso.GatewayError as exc:
+        probe = exc.body
+    resolved = wrong if "unknown command" in probe or wrong.endswith("/v2") else f"{root.scheme}://{root.netloc}/v2"
+    store = eso.secret_store("akeyless-store", p.namespace, resolved, _k8s_method(chapter).access_id, p.k8s_conf_name,
+                             p.service_account, audiences=[p.audience], ca_bundle_pem=chapter.gateway_ca_pem())
+    external = eso.external_secret(p.k8s_secret, p.namespace, store, p.k8s_secret, {"password": p.secret_path})
+    sync = eso.sync(chapter.cluster, external, store, write=False)
+    return _case_from_sync("gateway URL on the wrong path", f"akeylessGWApiURL: {wrong} (ESO resolved it to "
+                                                            f"{resolved})", sync,
+                           "akeylessGWApiURL is the V2 API: https://<gateway>:8000/api/v2 on the akeyless-gateway "
+                           "chart (legacy gateways: :8081 or :8080/v2). A unified gateway answers any other path "
+                           "with 404 page not found; this lab gateway says unknown command")
+
+
+@scenario("expired reviewer JWT")
+def expired_reviewer_jwt(chapter) -> FailureCase:
+    p = chapter.p
+    short = chapter.cluster.request_token(p.reviewer_namespace, p.reviewer_service_account,
+                                          expiration_seconds=REVIEWER_SHORT_SECONDS).raise_for_error().token
+    jump = REVIEWER_SHORT_SECONDS + CLOCK_SKEW_LEEWAY + 1
+    try:
+        with _side_config(chapter, "expired-reviewer", token_reviewer_jwt=short) as name, _clock_moved(chapter, jump):
+            answer = chapter.authenticate(chapter.fresh_token(), conf_name=name)
+    except LabOnly as exc:
+        return FailureCase("expired reviewer JWT", "nothing: the clock of a real cluster cannot be moved", "-", "-",
+                           exc.hint, reproduced=False, not_here=exc.message)
+    return _case_from_auth("expired reviewer JWT", f"the gateway config's token-reviewer-jwt was a "
+                                                   f"{REVIEWER_SHORT_SECONDS} s token, and the lab clock moved {jump} s",
+                           answer, f"mint a new reviewer token (kubectl create token {p.reviewer_service_account} -n "
+                                   f"{p.reviewer_namespace} --duration 24h) and akeyless gateway-update-k8s-auth-"
+                                   f"config --name {p.k8s_conf_name} --new-name {p.k8s_conf_name} --token-reviewer-jwt "
+                                   "...; or stop storing one: --use-gw-service-account with the gateway in the cluster")
+
+
+@scenario("ESO's ServiceAccount cannot create serviceaccounts/token")
+def eso_without_token_rbac(chapter) -> FailureCase:
+    """ESO mints the app's token with its own identity: here a ServiceAccount like the controller's, without
+    the chart's grant, makes the TokenRequest ESO makes (the real controller runs on issue 9's real stack)."""
+    p = chapter.p
+    controller = "external-secrets-no-token-rbac"
+    chapter.cluster.ensure_namespace(p.eso_namespace)
+    chapter.cluster.ensure_service_account(p.eso_namespace, controller)
+    own = chapter.cluster.request_token(p.eso_namespace, controller).raise_for_error().token
+    as_eso = chapter.cluster.as_identity(own)
+    store = eso.secret_store("akeyless-store", p.namespace, chapter.gateway_url, _k8s_method(chapter).access_id,
+                             p.k8s_conf_name, p.service_account, audiences=[p.audience],
+                             ca_bundle_pem=chapter.gateway_ca_pem())
+    external = eso.external_secret(p.k8s_secret, p.namespace, store, p.k8s_secret, {"password": p.secret_path})
+    try:
+        sync = eso.sync(as_eso, external, store, write=False)
+    finally:
+        chapter.cluster.delete_service_account(p.eso_namespace, controller)
+    return _case_from_sync("ESO's ServiceAccount cannot create serviceaccounts/token",
+                           f"ESO's controller ServiceAccount ({p.eso_namespace}/{controller}) without create on "
+                           f"serviceaccounts/token in {p.namespace}", sync,
+                           "keep the ESO chart's RBAC (its ClusterRole grants create on serviceaccounts/token), or "
+                           f"grant it: kubectl create role eso-token -n {p.namespace} --verb=create "
+                           f"--resource=serviceaccounts/token && kubectl create rolebinding eso-token -n {p.namespace} "
+                           f"--role=eso-token --serviceaccount={p.eso_namespace}:external-secrets")
