@@ -4,6 +4,7 @@
 `progress` reads where each attendee is from the lab's own records.
 """
 from .provision import down, reset, up
+from .room import Room
 from .roster import Attendee, Roster
 
-__all__ = ["Attendee", "Roster", "down", "reset", "up"]
+__all__ = ["Attendee", "Room", "Roster", "down", "reset", "up"]

@@ -141,9 +141,10 @@ def _housekeeping(entry: dict) -> bool:
     return entry.get("command", "").startswith(_HOUSEKEEPING) and entry.get("status") == 404
 
 
-def attendee_progress(a: Attendee, entries: list, reviews: list, started: float) -> AttendeeProgress:
+def attendee_progress(a: Attendee, entries: list, reviews: list, started: float,
+                      quiet=lambda ts: False) -> AttendeeProgress:
     """One attendee's progress from the audit entries and TokenReviews since they (re)started."""
-    mine = [e for e in entries if e.get("ts", 0) >= started and _belongs(a, e)]
+    mine = [e for e in entries if e.get("ts", 0) >= started and _belongs(a, e) and not quiet(e.get("ts", 0))]
     last_on_path = {e.get("path"): i for i, e in enumerate(mine)}
     reached, met = -1, []
     for i, entry in enumerate(mine):
@@ -155,7 +156,8 @@ def attendee_progress(a: Attendee, entries: list, reviews: list, started: float)
             expected = bool(here and here.demonstrates_failures)
             met.append(Met(entry["ts"], here.label if here else "start", entry.get("command", ""),
                            entry.get("path", ""), entry.get("reason", ""), expected))
-    own_reviews = [r for r in reviews if r.get("ts", 0) >= started and a.owns_path(r.get("config_name", ""))]
+    own_reviews = [r for r in reviews if r.get("ts", 0) >= started and a.owns_path(r.get("config_name", ""))
+                   and not quiet(r.get("ts", 0))]
     return AttendeeProgress(a, reached, mine[-1]["ts"] if mine else None, met, len(own_reviews),
                             sum(bool(r.get("error")) for r in own_reviews))
 
@@ -168,7 +170,7 @@ def board(conn: Connections) -> Board:
     reviews = ak.token_reviews(conn.akeyless, limit=FETCH_LIMIT, since=since).entries
     progress = []
     for a in room.attendees:
-        p = attendee_progress(a, entries, reviews, room.started[a.id])
+        p = attendee_progress(a, entries, reviews, room.started[a.id], room.in_quiet)
         try:
             conn.cluster.read_secret(a.namespace, "app-db-secret")
             p.secret_in_cluster = True

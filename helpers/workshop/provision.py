@@ -202,7 +202,8 @@ def _write_files(conn: Connections, roster: Roster, a: Attendee) -> Path:
     folder = rs.attendee_dir(conn.settings.lab_dir, a)
     rs.write_private(folder / "kubeconfig", _kubeconfig(conn, a))
     params = _parameters(roster, a)
-    head = (f"# {a.id}: papermill {CHAPTER.name} out.ipynb -f parameters.yaml\n"
+    env = "" if conn.settings.lab_dir == Settings().lab_dir else f"WORKSHOP_LAB_DIR={conn.settings.lab_dir} "
+    head = (f"# {a.id}: {env}papermill {CHAPTER.name} out.ipynb -f parameters.yaml\n"
             f"# your own kubectl: KUBECONFIG={folder / 'kubeconfig'} (namespace {a.namespace} only)\n")
     rs.write_private(folder / "parameters.yaml", head + yaml.safe_dump(params, sort_keys=False))
     # papermill warns about names the parameters cell does not list: the chapter takes them all (see roster)

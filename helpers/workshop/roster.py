@@ -11,7 +11,7 @@ import json
 import os
 import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -111,6 +111,10 @@ class Roster:
     kubeconfig: str                     # the admin kubeconfig for target=kubeconfig ("" for the lab)
     context: str
     started: dict                       # attendee id -> lab-clock time of their last `up`/`reset`
+    quiet: list = field(default_factory=list)   # [start, end] of the instructor's isolation checks: not the room's
+
+    def in_quiet(self, ts: float) -> bool:
+        return any(start <= ts <= end for start, end in self.quiet)
 
     @property
     def attendees(self) -> list[Attendee]:
