@@ -64,14 +64,12 @@ class AttendeeProgress:
 
     @property
     def status(self) -> str:
-        if self.step is None:
-            return "not started"
         if self.reached == len(STEPS) - 1:
             return "finished"
         last = self.met[-1] if self.met else None
         if last and not last.reproduced and last.ts >= (self.last_activity or 0):
-            return "may need a hand"
-        return "working"
+            return "may need a hand"      # their latest request was refused, and not by the chapter's design
+        return "not started" if self.step is None else "working"
 
     def row(self, now: float) -> tuple:
         idle = f"{int(now - self.last_activity)} s ago" if self.last_activity else "-"
