@@ -67,6 +67,8 @@ def _workshop(args) -> int:
         print(result.summary())
         for attempt in result.attempts:
             print(f"  {attempt.summary()}")
+        for line in result.not_tried:
+            print(f"  {line}")
         return 0 if result.ok else 1
     else:
         print(progress.board(provision.connect(settings)).as_text())

@@ -111,7 +111,7 @@ class Roster:
     kubeconfig: str                     # the admin kubeconfig for target=kubeconfig ("" for the lab)
     context: str
     started: dict                       # attendee id -> lab-clock time of their last `up`/`reset`
-    quiet: list = field(default_factory=list)   # [start, end] of the instructor's isolation checks: not the room's
+    quiet: list = field(default_factory=list)   # [start, end] of the instructor's `up` and `check`: not the room's
 
     def in_quiet(self, ts: float) -> bool:
         return any(start <= ts <= end for start, end in self.quiet)
