@@ -48,6 +48,8 @@ class Room:
         return progress.board(self.conn)
 
     def live(self, interval: float = 10.0):
+        if self.roster is None:
+            return self.summary()
         from ..display import live_board
         return live_board(self.board, interval)
 
