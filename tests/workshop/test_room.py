@@ -59,3 +59,19 @@ def test_an_error_outside_the_demonstrations_is_shown_as_met(at_start):
     assert p.status == "may need a hand"
     assert f"k8s auth config '{a.k8s_conf_name}x' not found" in p.unexpected[-1].error
     assert "(met, at step start)" in p.unexpected[-1].line()
+
+
+def test_a_gateway_without_the_lab_logs_leaves_the_cluster_view(room, monkeypatch):
+    """A real gateway answers 404 on /lab-only/*: the board says it cannot see the steps, and still shows
+    the cluster's objects rather than failing."""
+    settings, conn = room
+    from helpers import akeyless_client as ak
+    from helpers.errors import LabOnly
+
+    def real_gateway(*_args, **_kwargs):
+        raise LabOnly("/lab-only/audit-log does not exist on this gateway: it is a lab-only endpoint")
+
+    monkeypatch.setattr(ak, "audit_log", real_gateway)
+    board = progress.board(conn)
+    assert "audit log is not readable here (lab only)" in board.summary()
+    assert {p.secret_in_cluster for p in board.progress} <= {True, False}
