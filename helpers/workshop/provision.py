@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from .. import akeyless_client as ak
 from .. import cluster as k8s
-from ..config import Settings
+from ..config import PROJECT_ROOT, Settings
 from ..display import Note
 from ..errors import AkeylessError, ClusterError, ConfigError
 from . import roster as rs
@@ -24,7 +24,7 @@ from .roster import ATTENDEE_SA, ESO_NAMESPACE, REVIEWER_SA, WORKLOAD_SA, Attend
 
 ATTENDEE_TOKEN_SECONDS = 12 * 3600      # one workshop day
 REVIEWER_TOKEN_SECONDS = 24 * 3600
-CHAPTER = Path(__file__).resolve().parents[2] / "notebooks" / "02_kubernetes_auth.ipynb"
+CHAPTER = PROJECT_ROOT / "notebooks" / "02_kubernetes_auth.ipynb"
 # What an attendee may do in their own namespace: everything the chapter and ESO's objects need.
 ATTENDEE_RULES = (
     ("attendee-core", "", ["secrets", "serviceaccounts", "serviceaccounts/token", "configmaps", "pods", "events"]),
@@ -49,18 +49,14 @@ def connect(settings: Settings) -> Connections:
         from .. import lab      # the lab is a tool the instructor starts; the client side never needs it
         lab_info = lab.up(settings.with_(target="lab"))
     if settings.akeyless_url:
+        if not (settings.akeyless_access_id and settings.akeyless_access_key):
+            raise ConfigError("a real Akeyless gateway needs admin credentials to provision a room",
+                              hint="export AKEYLESS_ACCESS_ID and AKEYLESS_ACCESS_KEY (an API key with admin rights)")
         session = ak.connect(settings.akeyless_url, settings.akeyless_access_id or "",
                              settings.akeyless_access_key or "")
     else:
         session = ak.connect_lab(lab_info)
     return Connections(settings, k8s.connect(settings), session, lab_info)
-
-
-@dataclass
-class Provisioned(Note):
-    """What `up`/`reset` did, one row per attendee."""
-
-    attendees: list = field(default_factory=list)
 
 
 def _ignore_missing(action) -> bool:
@@ -237,7 +233,7 @@ def _provision(conn: Connections, roster: Roster, a: Attendee) -> tuple:
     return a.id, a.namespace, action, str(folder)
 
 
-def up(settings: Settings, attendees: int, prefix: str = "ws") -> Provisioned:
+def up(settings: Settings, attendees: int, prefix: str = "ws") -> Note:
     """Provision attendees 1..N (idempotent: existing attendees keep their objects and files)."""
     rs.check_prefix(prefix)
     if attendees < 1:
@@ -264,12 +260,11 @@ def up(settings: Settings, attendees: int, prefix: str = "ws") -> Provisioned:
         if lab.clock_offset(settings):      # the board compares the audit log's times with real time
             lab.reset_clock(settings)
         _lock_clock(settings, len(roster.started))
-    return Provisioned(f"{len(rows)} attendees ready ({', '.join(r[0] for r in rows)})", rows,
-                       ("attendee", "namespace", "Akeyless objects", "files"), title="workshop up",
-                       attendees=[r[0] for r in rows])
+    return Note(f"{len(rows)} attendees ready ({', '.join(r[0] for r in rows)})", rows,
+                ("attendee", "namespace", "Akeyless objects", "files"), title="workshop up")
 
 
-def reset(settings: Settings, name: str) -> Provisioned:
+def reset(settings: Settings, name: str) -> Note:
     """Put one attendee back to the start: their chapter's objects gone, the baseline made again, the
     board's history for them starting now. Nobody else is touched."""
     roster = rs.require(settings.lab_dir)
@@ -279,9 +274,8 @@ def reset(settings: Settings, name: str) -> Provisioned:
     row = _provision(conn, roster, a)
     roster.started[a.id] = rs.now()
     rs.save(settings.lab_dir, roster)
-    return Provisioned(f"{a.id} is back at the start ({removed} objects of their chapter removed)", [row],
-                       ("attendee", "namespace", "Akeyless objects", "files"), title="workshop reset",
-                       attendees=[a.id])
+    return Note(f"{a.id} is back at the start ({removed} objects of their chapter removed)", [row],
+                ("attendee", "namespace", "Akeyless objects", "files"), title="workshop reset")
 
 
 def down(settings: Settings) -> Note:
@@ -307,8 +301,3 @@ def down(settings: Settings) -> Note:
     (Path(settings.lab_dir) / CLOCK_LOCK).unlink(missing_ok=True)
     return Note(f"workshop {roster.prefix} removed ({len(roster.attendees)} attendees)", rows, title="workshop down")
 
-
-def kubeconfig_token(settings: Settings, a: Attendee) -> str:
-    """The bearer token in an attendee's kubeconfig (what an attacker among them holds)."""
-    config = yaml.safe_load((rs.attendee_dir(settings.lab_dir, a) / "kubeconfig").read_text())
-    return config["users"][0]["user"]["token"]

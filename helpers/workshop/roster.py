@@ -182,4 +182,5 @@ def write_private(path: Path, text: str) -> Path:
 
 
 def now() -> float:
+    """The time the lab's audit log stamps (real time: `workshop up` sets a moved lab clock back and locks it)."""
     return time.time()

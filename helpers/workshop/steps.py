@@ -63,6 +63,3 @@ STEPS: tuple[Step, ...] = (
 )
 LAST = STEPS[-1].id
 
-
-def index(step_id: str) -> int:
-    return [s.id for s in STEPS].index(step_id)
