@@ -485,6 +485,13 @@ class LiveBoard:
         print(text() if callable(text) else _text_of(self.board))
 
 
+_LIVE: list = []
+
+
 def live_board(read: Any, interval: float = 10.0) -> LiveBoard:
-    """The instructor's live board: `read()` returns a board (see helpers.workshop.progress)."""
-    return LiveBoard(read, interval)
+    """The instructor's live board: `read()` returns a board (see helpers.workshop.progress). Re-running
+    the cell stops the previous board's refresh, so one kernel never polls the lab twice."""
+    while _LIVE:
+        _LIVE.pop().stop()
+    _LIVE.append(LiveBoard(read, interval))
+    return _LIVE[-1]
