@@ -638,15 +638,18 @@ def _lab_only(session: AdminSession, endpoint: str, body: dict) -> dict:
 
 
 def audit_log(session: AdminSession, *, limit: int = 20, command: str | None = None,
-              access_id: str | None = None, path: str | None = None) -> LabLog:
-    """The lab gateway's audit log (every request, who, what, allowed or not, and why). Lab only:
-    on a real account, read the audit logs in the Akeyless console."""
-    out = _lab_only(session, "audit-log", {"limit": limit, "command": command, "access_id": access_id, "path": path})
+              access_id: str | None = None, path: str | None = None, since: float | None = None) -> LabLog:
+    """The lab gateway's audit log (every request, who, what, allowed or not, and why), optionally only
+    entries at or after `since` (epoch seconds). Lab only: on a real account, read the audit logs in the
+    Akeyless console."""
+    out = _lab_only(session, "audit-log", {"limit": limit, "command": command, "access_id": access_id, "path": path,
+                                           "since": since})
     return LabLog("audit", out.get("entries") or [])
 
 
-def token_reviews(session: AdminSession, *, limit: int = 10, config_name: str | None = None) -> LabLog:
+def token_reviews(session: AdminSession, *, limit: int = 10, config_name: str | None = None,
+                  since: float | None = None) -> LabLog:
     """The TokenReviews the lab gateway sent to the cluster, tokens redacted. Lab only: on a real
     cluster, read the API server's audit log for tokenreviews instead."""
-    out = _lab_only(session, "token-reviews", {"limit": limit, "config_name": config_name})
+    out = _lab_only(session, "token-reviews", {"limit": limit, "config_name": config_name, "since": since})
     return LabLog("reviews", out.get("reviews") or [])

@@ -1,11 +1,11 @@
-"""`python -m helpers ...`: the lab's lifecycle, the doctor, and the headless tutorial run."""
+"""`python -m helpers ...`: the lab's lifecycle, the doctor, the headless tutorial run, and a workshop room."""
 from __future__ import annotations
 
 import argparse
 import sys
 
 from .config import Settings
-from .errors import LabError
+from .errors import ConfigError, LabError
 
 
 def _lab(args) -> int:
@@ -59,6 +59,36 @@ def _run(args) -> int:
     return 0 if results.ok else 1
 
 
+def _workshop(args) -> int:
+    from . import workshop
+    from .workshop import isolation, progress, provision
+    settings = Settings.load(target=args.target, kubeconfig=args.kubeconfig, context=args.context,
+                             lab_dir=args.lab_dir)
+    if args.action == "up":
+        result = workshop.up(settings, args.attendees, args.prefix)
+    elif args.action == "down":
+        result = workshop.down(settings)
+    elif args.action == "reset":
+        if not args.attendee:
+            raise ConfigError("`workshop reset` needs the attendee", hint="e.g. `workshop reset ws-03` (or just 3)")
+        result = workshop.reset(settings, args.attendee)
+    elif args.action == "check":
+        result = isolation.check(provision.connect(settings))
+        print(result.summary())
+        for attempt in result.attempts:
+            print(f"  {attempt.summary()}")
+        for line in result.not_tried:
+            print(f"  {line}")
+        return 0 if result.ok else 1
+    else:
+        print(progress.board(provision.connect(settings)).as_text())
+        return 0
+    print(result.summary())
+    for row in result.rows():
+        print("  " + "  ".join(str(c) for c in row))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
     parser.add_argument("--lab-dir", help="lab state directory (default .lab/ or $WORKSHOP_LAB_DIR)")
@@ -86,6 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
                                               "cluster and Akeyless account")
     add_arguments(runbook)
     runbook.set_defaults(func=_runbook)
+    ws = sub.add_parser("workshop", help="a room of attendees on one lab or cluster: provision, reset, board")
+    ws.add_argument("action", choices=["up", "down", "reset", "status", "check"],
+                    help="status: the instructor's board as text; check: try every cross-attendee attack")
+    ws.add_argument("attendee", nargs="?", help="with `reset`: the attendee (ws-03, or 3)")
+    ws.add_argument("--attendees", type=int, default=1, help="with `up`: how many (1..N; idempotent)")
+    ws.add_argument("--prefix", default="ws", help="with `up`: names are PREFIX-01, PREFIX-02, ...")
+    ws.add_argument("--target", choices=["lab", "kubeconfig"], default=None)
+    ws.add_argument("--kubeconfig", help="target kubeconfig: an admin kubeconfig for the shared cluster")
+    ws.add_argument("--context")
+    ws.set_defaults(func=_workshop)
 
     run = sub.add_parser("run", help="execute every notebook headless with papermill into build/")
     run.add_argument("--output", default="build/executed")

@@ -453,3 +453,100 @@ def install_kernel_hook() -> None:
         path.write_text(text)
     except OSError:
         pass    # a read-only environment: the handler still works in this kernel
+# -- the instructor's board ------------------------------------------------------------------------
+
+_STATUS_COLOURS = {"finished": "#2e7d32", "working": "#1565c0", "may need a hand": "#ef6c00",
+                   "not started": "#757575"}
+
+
+def bar_chart_html(counts: Iterable[tuple[str, int]], title: str = "") -> str:
+    """Horizontal bars, one per label, drawn in plain HTML (no plotting library, renders offline)."""
+    counts = list(counts)
+    most = max((n for _, n in counts), default=0) or 1
+    bars = "".join(
+        f"<tr><td style='text-align:right;padding-right:6px'>{html.escape(label)}</td>"
+        f"<td><div style='background:#1565c0;height:12px;width:{int(240 * n / most)}px;display:inline-block'>"
+        f"</div> {n}</td></tr>" for label, n in counts)
+    head = f"<b>{html.escape(title)}</b>" if title else ""
+    return f"<div>{head}<table>{bars}</table></div>"
+
+
+def board_html(board: Any) -> str:
+    """A board (summary(), header, rows(), histogram()) as a table, the status column coloured, and the
+    room's progress as a bar chart. A reproduced failure is shown as a count, never in red."""
+    head = "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in board.header)
+    body = []
+    for row in board.rows():
+        colour = _STATUS_COLOURS.get(str(row[2]), "#000")
+        cells = "".join(f"<td style='text-align:left;vertical-align:top'>{html.escape(str(c))}</td>"
+                        if i != 2 else f"<td style='color:{colour};font-weight:bold'>{html.escape(str(c))}</td>"
+                        for i, c in enumerate(row))
+        body.append(f"<tr>{cells}</tr>")
+    return (f"<div><b>{html.escape(board.summary())}</b><table><tr>{head}</tr>{''.join(body)}</table>"
+            f"{bar_chart_html(board.histogram(), 'the room, by step')}</div>")
+
+
+class LiveBoard:
+    """A board that re-reads itself every `interval` seconds: an HTML widget holding the table and the
+    chart, a refresh button and an auto-refresh toggle. Headless runs (papermill, nbval) get the board
+    as plain text too, since no widget renders there."""
+
+    def __init__(self, read: Any, interval: float = 10.0, minutes: float = 240.0):
+        import ipywidgets as widgets
+
+        self.read = read
+        self.interval = interval
+        self.deadline = minutes * 60
+        self.board = read()
+        self.view = widgets.HTML(board_html(self.board))
+        self.stamp = widgets.Label()
+        self.auto = widgets.ToggleButton(value=True, description="auto-refresh", icon="refresh")
+        self.button = widgets.Button(description="refresh now")
+        self.button.on_click(lambda _: self.refresh())
+        self.widget = widgets.VBox([widgets.HBox([self.button, self.auto, self.stamp]), self.view])
+        self._stamp()
+        import threading
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _stamp(self) -> None:
+        import time
+        self.stamp.value = f"read at {time.strftime('%H:%M:%S')}, every {self.interval:g} s"
+
+    def refresh(self) -> Any:
+        self.board = self.read()
+        self.view.value = board_html(self.board)
+        self._stamp()
+        return self.board
+
+    def _loop(self) -> None:
+        import time
+        end = time.monotonic() + self.deadline
+        while not self._stop.wait(self.interval) and time.monotonic() < end:
+            if self.auto.value:
+                try:
+                    self.refresh()
+                except Exception as exc:  # a lab restarting must not kill the loop: say so on the board
+                    self.stamp.value = f"could not read the room: {exc}"
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+        display(self.widget)
+        text = getattr(self.board, "as_text", None)
+        print(text() if callable(text) else _text_of(self.board))
+
+
+_LIVE: list = []
+
+
+def live_board(read: Any, interval: float = 10.0) -> LiveBoard:
+    """The instructor's live board: `read()` returns a board (see helpers.workshop.progress). Re-running
+    the cell stops the previous board's refresh, so one kernel never polls the lab twice."""
+    while _LIVE:
+        _LIVE.pop().stop()
+    _LIVE.append(LiveBoard(read, interval))
+    return _LIVE[-1]

@@ -257,6 +257,10 @@ def _clock(settings: Settings | None, body: dict) -> float:
     if not settings.is_lab:
         raise LabOnly(f"the lab clock needs target='lab', not {settings.target!r}",
                       hint="on a real cluster, wait for `exp` or revoke the token by deleting its ServiceAccount")
+    shared = settings.lab_dir / "clock.lock"     # written by `workshop up`: a room shares this clock
+    if shared.exists():
+        raise LabOnly(shared.read_text().strip(),
+                      hint="show expiry on a lab of your own (`workshop down`, or another --lab-dir), or wait for `exp`")
     lab = info(settings)
     if lab.kube_mode != "emulator":
         raise LabOnly("the real kube-apiserver's clock cannot be moved",
