@@ -376,11 +376,43 @@ def show_all(*objects: Any) -> None:
         _display(obj)
 
 
+class Annotated:
+    """A result shown with companions folded under it (the commands a person types for the same step on a
+    real cluster). Its plain text stays the result's own, so a headless run and nbval compare the same
+    line; every attribute is the result's, so code that reads the result is unchanged."""
+
+    def __init__(self, result: Any, companions: Iterable[Any]):
+        self.result = result
+        self.companions = list(companions)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.__dict__["result"], name)
+
+    def __repr__(self) -> str:
+        return repr(self.result)
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        bundle = _bundle_of(self.result)
+        shown = bundle.get("text/html") or f"<pre>{html.escape(bundle['text/plain'])}</pre>"
+        folded = "".join(_bundle_of(c).get("text/html", "") for c in self.companions)
+        return {"text/plain": bundle["text/plain"], "text/html": shown + folded}
+
+
+def _bundle_of(obj: Any) -> dict[str, str]:
+    if hasattr(obj, "_repr_mimebundle_"):
+        return dict(obj._repr_mimebundle_())
+    bundle = {"text/plain": repr(obj)}
+    if hasattr(obj, "_repr_html_"):
+        bundle["text/html"] = obj._repr_html_()
+    return bundle
+
+
 # -- expected errors in a notebook: one styled message, no traceback --------------------------------
 
 # The names a chapter notebook's first cells define (its imports and its chapter object): after a kernel
 # restart a later cell meets them undefined.
-SETUP_NAMES = frozenset({"chapter", "diagrams", "display", "failures", "security", "kubernetes_auth"})
+SETUP_NAMES = frozenset({"chapter", "aks", "commands", "diagrams", "display", "doctor", "failures", "runbook",
+                         "security", "kubernetes_auth"})
 SETUP_HINT = "run the setup cells at the top first (Run > Run All Above Selected Cell)"
 KERNEL_HOOK_MARK = "# written by helpers.display.install_error_handler"
 _KINDS = {"NotReady": "needs an earlier cell", "ParameterError": "check the parameters"}

@@ -247,8 +247,7 @@ def _unrelated_ca_b64() -> str:
 
 
 # --- the failures users report from real AKS clusters -----------------------------------------------
-# Each runs live. They work with the chapter object of either shape (flow.Chapter or its successor):
-# _k8s_method, _reviewer_jwt and _clock_moved read what they need from whichever the chapter offers.
+# Each runs live, through the chapter's typed state (auth_method(), reviewer_jwt(), session.clock).
 
 # an AKS OIDC issuer of the shape `az aks show --query oidcIssuerProfile.issuerUrl` prints
 AKS_OIDC_ISSUER_EXAMPLE = "https://westeurope.oic.prod-aks.azure.com/00000000-0000-0000-0000-000000000000/" \
@@ -257,44 +256,15 @@ REVIEWER_SHORT_SECONDS = 600        # the shortest token the API server issues
 ESO_HTTP_TIMEOUT = 30               # ESO's provider: http.Client{Timeout: 30s}
 
 
-def _k8s_method(chapter):
-    """The chapter's Kubernetes auth method (access id and private key)."""
-    if callable(getattr(chapter, "auth_method", None)):
-        return chapter.auth_method()
-    return chapter.need("k8s_method", "create_auth_method")
-
-
-def _reviewer_jwt(chapter) -> str | None:
-    if callable(getattr(chapter, "reviewer_jwt", None)):
-        return chapter.reviewer_jwt()
-    return chapter.state.get("reviewer_jwt")
-
-
-@contextlib.contextmanager
-def _clock_moved(chapter, seconds: float):
-    """The lab clock `seconds` ahead for the block, then back to real time (LabOnly elsewhere)."""
-    clock = getattr(getattr(chapter, "session", None), "clock", None)
-    if clock is not None and hasattr(clock, "moved"):
-        with clock.moved(seconds):
-            yield
-        return
-    from . import lab
-    lab.advance_clock(seconds, chapter.settings)
-    try:
-        yield
-    finally:
-        lab.reset_clock(chapter.settings)
-
-
 @contextlib.contextmanager
 def _side_config(chapter, suffix: str, **changes):
     """A second gateway config, the chapter's own but for `changes`, deleted after the block."""
     p = chapter.p
-    method = _k8s_method(chapter)
+    method = chapter.auth_method()
     name = f"{p.k8s_conf_name}-{suffix}"
     ca = chapter.cluster.ca_certificate()
     fields = dict(access_id=method.access_id, signing_key=method.prv_key, k8s_host=chapter.cluster.server,
-                  k8s_ca_cert=ca.b64 if ca else None, token_reviewer_jwt=_reviewer_jwt(chapter)) | changes
+                  k8s_ca_cert=ca.b64 if ca else None, token_reviewer_jwt=chapter.reviewer_jwt()) | changes
     chapter.recreate(lambda: ak.delete_gateway_k8s_config(chapter.akeyless, name),
                      lambda: ak.create_gateway_k8s_config(chapter.akeyless, name, **fields))
     try:
@@ -348,7 +318,7 @@ def api_server_unreachable(chapter) -> FailureCase:
                            not_here="the lab's gateway must be the one timing out against a port on this machine")
     p = chapter.p
     with _BlackHole() as host, _side_config(chapter, "unreachable", k8s_host=host) as name:
-        body = eso.auth_body(_k8s_method(chapter).access_id, name, chapter.fresh_token())
+        body = eso.auth_body(chapter.auth_method().access_id, name, chapter.fresh_token())
         # ESO waits 30 s for the gateway; the gateway gives up on the API server first
         answer = eso.authenticate(chapter.gateway_url, body, chapter.gateway_ca_pem(), timeout=ESO_HTTP_TIMEOUT)
     error = f"authentication failed: {answer.error}" if answer.error else "authenticated (no failure)"
@@ -369,7 +339,7 @@ def cluster_store_without_namespace(chapter) -> FailureCase:
     consumer = p.other_namespace        # an ExternalSecret in another team's namespace uses the shared store
     chapter.cluster.ensure_namespace(consumer)
     chapter.cluster.delete_service_account(consumer, p.service_account)
-    store = eso.secret_store("akeyless-cluster-store", None, chapter.gateway_url, _k8s_method(chapter).access_id,
+    store = eso.secret_store("akeyless-cluster-store", None, chapter.gateway_url, chapter.auth_method().access_id,
                              p.k8s_conf_name, p.service_account, audiences=[p.audience],
                              ca_bundle_pem=chapter.gateway_ca_pem())
     ref = store.body["spec"]["provider"]["akeyless"]["authSecretRef"]["kubernetesAuth"]["serviceAccountRef"]
@@ -396,7 +366,7 @@ def gateway_wrong_path(chapter) -> FailureCase:
     except eso.GatewayError as exc:
         probe = exc.body
     resolved = wrong if "unknown command" in probe or wrong.endswith("/v2") else f"{root.scheme}://{root.netloc}/v2"
-    store = eso.secret_store("akeyless-store", p.namespace, resolved, _k8s_method(chapter).access_id, p.k8s_conf_name,
+    store = eso.secret_store("akeyless-store", p.namespace, resolved, chapter.auth_method().access_id, p.k8s_conf_name,
                              p.service_account, audiences=[p.audience], ca_bundle_pem=chapter.gateway_ca_pem())
     external = eso.external_secret(p.k8s_secret, p.namespace, store, p.k8s_secret, {"password": p.secret_path})
     sync = eso.sync(chapter.cluster, external, store, write=False)
@@ -408,13 +378,13 @@ def gateway_wrong_path(chapter) -> FailureCase:
 
 
 @scenario("expired reviewer JWT")
-def expired_reviewer_jwt(chapter) -> FailureCase:
+def expiredchapter.reviewer_jwt() -> FailureCase:
     p = chapter.p
     short = chapter.cluster.request_token(p.reviewer_namespace, p.reviewer_service_account,
                                           expiration_seconds=REVIEWER_SHORT_SECONDS).raise_for_error().token
     jump = REVIEWER_SHORT_SECONDS + CLOCK_SKEW_LEEWAY + 1
     try:
-        with _side_config(chapter, "expired-reviewer", token_reviewer_jwt=short) as name, _clock_moved(chapter, jump):
+        with _side_config(chapter, "expired-reviewer", token_reviewer_jwt=short) as name, chapter.session.clock.moved(jump):
             answer = chapter.authenticate(chapter.fresh_token(), conf_name=name)
     except LabOnly as exc:
         return FailureCase("expired reviewer JWT", "nothing: the clock of a real cluster cannot be moved", "-", "-",
@@ -437,7 +407,7 @@ def eso_without_token_rbac(chapter) -> FailureCase:
     chapter.cluster.ensure_service_account(p.eso_namespace, controller)
     own = chapter.cluster.request_token(p.eso_namespace, controller).raise_for_error().token
     as_eso = chapter.cluster.as_identity(own)
-    store = eso.secret_store("akeyless-store", p.namespace, chapter.gateway_url, _k8s_method(chapter).access_id,
+    store = eso.secret_store("akeyless-store", p.namespace, chapter.gateway_url, chapter.auth_method().access_id,
                              p.k8s_conf_name, p.service_account, audiences=[p.audience],
                              ca_bundle_pem=chapter.gateway_ca_pem())
     external = eso.external_secret(p.k8s_secret, p.namespace, store, p.k8s_secret, {"password": p.secret_path})

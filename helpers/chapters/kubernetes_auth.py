@@ -26,6 +26,7 @@ The chapter API other modules build on (failures.py, security.py, the ESO and co
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import secrets
@@ -33,10 +34,10 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Iterator
 
 from .. import akeyless_client as ak
-from .. import diagrams, eso, tokens
+from .. import commands, diagrams, eso, tokens
 from ..access import path_matches
 from ..cluster import ReviewResult
-from ..display import Note, Result, mask_secret
+from ..display import Annotated, Note, Result, mask_secret
 from ..errors import AkeylessError, LabError, NotReady, ParameterError
 from ..session import Session, TargetParameters
 
@@ -234,6 +235,23 @@ class FlowRun:
 
 # --- the chapter ----------------------------------------------------------------------------------
 
+
+def _login_commands(step: Step, chapter: "KubernetesAuth"):
+    """Under step 2 (ESO's POST /auth), the same login and read with the akeyless CLI."""
+    return commands.for_step(chapter.p, "authenticate") if step.number == 2 else None
+
+
+def shows_commands(*steps: str):
+    """The step's result comes with, folded under it, what a person types for the same step on a real cluster
+    and Akeyless account (helpers.commands, from this run's parameters; secrets only as shell variables)."""
+    def wrap(method):
+        @functools.wraps(method)
+        def shown(self, *args, **kwargs):
+            return Annotated(method(self, *args, **kwargs), [commands.for_step(self.p, s) for s in steps])
+        return shown
+    return wrap
+
+
 class KubernetesAuth:
     """Chapter 2's cells: one method per cell, each returning a result that renders itself."""
 
@@ -247,7 +265,7 @@ class KubernetesAuth:
         self._api_key: ak.AuthMethodCreated | None = None
         self._k8s_method: ak.AuthMethodCreated | None = None
         self._reviewer_jwt: str | None = None
-        self._step_hooks: list[Callable] = []
+        self._step_hooks: list[Callable] = [_login_commands]
         self.token_source: Callable[["KubernetesAuth"], str] | None = None
         self.syncer: Callable[..., eso.SyncResult] | None = None
 
@@ -389,6 +407,7 @@ class KubernetesAuth:
     def target(self) -> Note:
         return self.session.describe()
 
+    @shows_commands("cluster_ca")
     def cluster_ca(self) -> Result:
         return self.session.cluster_ca()
 
@@ -405,6 +424,7 @@ class KubernetesAuth:
 
     # --- 1. why authentication matters ----------------------------------------------------------------
 
+    @shows_commands("seed_secret")
     def seed_secret(self) -> Result:
         """The admin stores the secret the workload needs (random on every run; never displayed)."""
         value = self.p.secret_value or secrets.token_urlsafe(18)
@@ -505,6 +525,7 @@ class KubernetesAuth:
 
     # --- 3. the ServiceAccount token ----------------------------------------------------------------------
 
+    @shows_commands("request_token")
     def request_token(self) -> Result:
         ns, sa = self.p.namespace, self.p.service_account
         self.cluster.ensure_namespace(ns)
@@ -528,6 +549,7 @@ class KubernetesAuth:
 
     # --- 4. setting up the auth method --------------------------------------------------------------------
 
+    @shows_commands("create_auth_method")
     def create_auth_method(self) -> Result:
         method = self.recreate(
             lambda: ak.delete_auth_method(self.akeyless, self.p.auth_method),
@@ -537,6 +559,7 @@ class KubernetesAuth:
         self._k8s_method = method
         return method
 
+    @shows_commands("create_reviewer")
     def create_reviewer(self) -> Note:
         ns, sa = self.p.reviewer_namespace, self.p.reviewer_service_account
         self.cluster.ensure_namespace(ns)
@@ -551,15 +574,20 @@ class KubernetesAuth:
                      ("reviewer JWT (24 h)", tokens.redact(token.token))], title="token reviewer",
                     ok=check.allowed)
 
+    @shows_commands("create_gateway_config", "gateway_install")
     def create_gateway_config(self) -> Result:
         method = self.auth_method()
         reviewer = self.reviewer_jwt()
         ca = self.session.ca
+        # The issuer the cluster's tokens carry, validated by the gateway as the printed command asks; a cluster
+        # that hides its discovery document leaves the check to TokenReview alone.
+        issuer = self.cluster.discovery().issuer
         return self.recreate(
             lambda: ak.delete_gateway_k8s_config(self.akeyless, self.p.k8s_conf_name),
             lambda: ak.create_gateway_k8s_config(self.akeyless, self.p.k8s_conf_name, access_id=method.access_id,
                                                  signing_key=method.prv_key, k8s_host=self.cluster.server,
-                                                 k8s_ca_cert=ca.b64 if ca else None, token_reviewer_jwt=reviewer))
+                                                 k8s_ca_cert=ca.b64 if ca else None, token_reviewer_jwt=reviewer,
+                                                 k8s_issuer=issuer, disable_issuer_validation=False if issuer else None))
 
     def gateway_config(self):
         """The gateway's Kubernetes auth config as the gateway has it now."""
@@ -590,6 +618,7 @@ class KubernetesAuth:
 
     # --- 5. access roles ----------------------------------------------------------------------------------
 
+    @shows_commands("create_role")
     def create_role(self) -> Result:
         self.access_id()        # the association needs the auth method
         role = self.p.role
@@ -725,6 +754,7 @@ class KubernetesAuth:
         return eso.external_secret(self.p.k8s_secret, self.p.namespace, store, self.p.k8s_secret,
                                    {"password": self.p.secret_path})
 
+    @shows_commands("verify_sync")
     def eso_sync(self) -> eso.SyncResult:
         return self.sync()
 
