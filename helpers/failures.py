@@ -378,13 +378,14 @@ def gateway_wrong_path(chapter) -> FailureCase:
 
 
 @scenario("expired reviewer JWT")
-def expiredchapter.reviewer_jwt() -> FailureCase:
+def expired_reviewer_jwt(chapter) -> FailureCase:
     p = chapter.p
     short = chapter.cluster.request_token(p.reviewer_namespace, p.reviewer_service_account,
                                           expiration_seconds=REVIEWER_SHORT_SECONDS).raise_for_error().token
     jump = REVIEWER_SHORT_SECONDS + CLOCK_SKEW_LEEWAY + 1
     try:
-        with _side_config(chapter, "expired-reviewer", token_reviewer_jwt=short) as name, chapter.session.clock.moved(jump):
+        with _side_config(chapter, "expired-reviewer", token_reviewer_jwt=short) as name, \
+                chapter.session.clock.moved(jump):
             answer = chapter.authenticate(chapter.fresh_token(), conf_name=name)
     except LabOnly as exc:
         return FailureCase("expired reviewer JWT", "nothing: the clock of a real cluster cannot be moved", "-", "-",
