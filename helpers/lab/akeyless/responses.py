@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from typing import Any
 
 from ... import access
@@ -63,14 +64,37 @@ def _int(body: dict, key: str, default: int | None = None) -> int | None:
     value = body.get(key)
     if value is None or value == "":
         return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise BadRequest(f"field '{key}' must be an integer, not {value!r}") from None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().lstrip("+-").isascii() and value.strip().lstrip("+-").isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"field '{key}' must be an integer, not {_shown(value)}")
+    return value
+
+
+def _number(body: dict, key: str, default: float = 0.0) -> float:
+    value = body.get(key)
+    if value is None or value == "":
+        return default
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise BadRequest(f"field '{key}' must be a number, not {_shown(value)}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise BadRequest(f"field '{key}' must be a finite number, not {_shown(value)}")
+    return float(value)
+
+
+def _shown(value) -> str:
+    """A refused value, short: error bodies never echo a long field (it may be a key or a token)."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"a {type(value).__name__} of {len(text)} characters"
 
 
 def _caller(gw, body: dict, call: Call) -> Session:
-    return gw.state.caller(body.get("token") or body.get("uid-token"), call)
+    return gw.state.caller(_str(body, "token") or _str(body, "uid-token"), call)
 
 
 # --- shapes --------------------------------------------------------------------------------------
@@ -632,7 +656,7 @@ def _lab_admin(gw, body: dict, call: Call) -> Session:
 
 def _tail(entries, body: dict) -> list:
     limit = _int(body, "limit", 100) or 100
-    since = float(body.get("since") or 0)
+    since = _number(body, "since")
     filters = {k: body[k] for k in ("command", "access_id", "config_name", "path") if body.get(k)}
     out = [e for e in entries if e.get("ts", 0) >= since and all(e.get(k) == v for k, v in filters.items())]
     return out[-limit:]
