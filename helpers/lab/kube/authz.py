@@ -289,8 +289,8 @@ class EscalationCheck:
                 return
             role_resource = CLUSTERROLES if kind == "ClusterRole" else ROLES
             role = self.authorizer.store.peek(role_resource, namespace if kind == "Role" else "", ref.get("name") or "")
-            if role is None:
-                raise status.not_found(role_resource, ref.get("name") or "")
+            if role is None:     # upstream names the binding's resource with the role's name here
+                raise status.not_found(resource, ref.get("name") or "")
             self._confirm(user, resource, namespace, name, role.get("rules") or [])
 
     def _confirm(self, user: User, resource, namespace: str, name: str, rules: list[dict]) -> None:
