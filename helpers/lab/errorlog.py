@@ -41,11 +41,8 @@ class ErrorLog:
         except OSError:
             pass
 
-    def report(self, exc: BaseException, where: str) -> bool:
-        """Log `exc`'s traceback if it is new and the budget allows; True when it was written."""
-        frames = traceback.extract_tb(exc.__traceback__)
-        last = frames[-1] if frames else None
-        key = (type(exc).__name__, last.filename if last else "", last.lineno if last else 0)
+    def admit(self, key: tuple) -> bool:
+        """True the first time `key` is seen, while this minute's budget lasts."""
         count = self.seen.get(key, 0) + 1
         self.seen[key] = count
         if len(self.seen) > 1000:           # distinct bugs are few; a flood of "distinct" ones is bounded too
@@ -57,9 +54,30 @@ class ErrorLog:
             return False
         self._written += 1
         self.bound()
+        return True
+
+    def report(self, exc: BaseException, where: str) -> bool:
+        """Log `exc`'s traceback if it is new and the budget allows; True when it was written."""
+        frames = traceback.extract_tb(exc.__traceback__)
+        last = frames[-1] if frames else None
+        if not self.admit((type(exc).__name__, last.filename if last else "", last.lineno if last else 0)):
+            return False
         log.error("bug in the lab while handling %s (logged once; later occurrences are counted)", where,
                   exc_info=(type(exc), exc, exc.__traceback__))
         return True
+
+
+class Budget(logging.Filter):
+    """For the web server's own loggers (aiohttp logs a traceback for every malformed request line or
+    header it refuses): each distinct message passes once, within the same budget as the lab's bugs."""
+
+    def __init__(self, errors: "ErrorLog"):
+        super().__init__()
+        self.errors = errors
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, str(record.msg)[:80], record.exc_info[0].__name__ if record.exc_info else "")
+        return self.errors.admit(key)
 
 
 _default = ErrorLog()
@@ -70,6 +88,8 @@ def configure(path: Path) -> None:
     global _default
     _default = ErrorLog(path)
     _default.bound()
+    for name in ("aiohttp.server", "aiohttp.web", "aiohttp.access", "asyncio"):
+        logging.getLogger(name).addFilter(Budget(_default))
     if not log.handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

@@ -136,8 +136,14 @@ def control_app(ctx: LabContext) -> web.Application:
                 return web.json_response({"error": f"{usage}: the body is not JSON"}, status=400)
         return web.json_response({"offset_seconds": ctx.clock.offset, "now": ctx.clock.now()})
 
+    async def unknown(request: web.Request) -> web.Response:
+        return web.json_response({"error": f"unknown command {request.path!r}: the lab-only endpoints are "
+                                           "/lab-only/clock, /lab-only/audit-log and /lab-only/token-reviews"},
+                                 status=404)
+
     app.router.add_route("GET", "/clock", clock)
     app.router.add_route("POST", "/clock", clock)
+    app.router.add_route("*", "/{tail:.*}", unknown)
     return app
 
 
