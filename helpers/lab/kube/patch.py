@@ -95,7 +95,8 @@ def json_patch(doc, operations):
         raise status.bad_request("a JSON patch must be a list of operations")
     doc = copy.deepcopy(doc)
     for op in operations:
-        if not isinstance(op, dict) or not isinstance(op.get("path"), str):
+        if not isinstance(op, dict) or not isinstance(op.get("path"), str) or \
+                not isinstance(op.get("from", ""), str):
             raise status.bad_request(f"invalid JSON patch operation: {op!r}")
         kind, path = op.get("op"), op["path"]
         if kind == "add":
