@@ -85,3 +85,20 @@ def test_log_is_bounded(tmp_path):
     path.write_bytes(b"x" * (errorlog.MAX_LOG + 10))
     errorlog.ErrorLog(path).bound()
     assert path.stat().st_size == 0 and (tmp_path / "lab.log.1").stat().st_size == errorlog.MAX_LOG + 10
+
+
+def test_journal_never_writes_what_it_cannot_read_back(tmp_path):
+    from helpers.lab.journal import MAX_RECORD_DEPTH, Journal
+    journal = Journal(tmp_path / "j.jsonl")
+    deep: object = "x"
+    for _ in range(MAX_RECORD_DEPTH):
+        deep = [deep]
+    for bad in ({"obj": deep}, {"obj": math.nan}, {"obj": math.inf}):
+        with pytest.raises(ValueError):
+            journal.append(bad)
+    journal.append({"obj": "kept"})
+    journal.close()
+    # a record written by an older lab, nested too deep to read: skipped at replay, never fatal
+    with (tmp_path / "j.jsonl").open("a") as fh:
+        fh.write('{"obj":' + "[" * 900 + "]" * 900 + "}\n")
+    assert list(journal.replay()) == [{"obj": "kept"}]

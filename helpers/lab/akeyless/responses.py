@@ -57,7 +57,7 @@ def _bool(body: dict, key: str, default: bool | None = None) -> bool | None:
         return True
     if text in ("false", "0", "no"):
         return False
-    raise BadRequest(f"field '{key}' must be true or false, not {value!r}")
+    raise BadRequest(f"field '{key}' must be true or false, not {_shown(value)}")
 
 
 def _int(body: dict, key: str, default: int | None = None) -> int | None:
@@ -159,7 +159,7 @@ def item_out(item: Item, perms: list[str], *, minimal: bool = False) -> dict:
     if minimal:
         return out
     out.update({
-        "item_size": len((item.version(0) or {}).get("value", "").encode()),
+        "item_size": len((item.version(0) or {}).get("value", "").encode("utf-8", "surrogatepass")),
         "access_date": rfc3339(item.modified), "with_customer_fragment": False, "public_value": "",
         "certificates": "", "protection_key_name": "lab-default-protection-key", "delete_protection":
         item.delete_protection, "certificate_issue_details": {}, "item_general_info": {},
