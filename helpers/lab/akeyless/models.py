@@ -205,7 +205,8 @@ class State:
         for record in self.journal.replay():
             self._apply(record)
         now = self.now()
-        self.sessions = {k: s for k, s in self.sessions.items() if s.expires > now}
+        # sessions are kept by the SHA-256 of their token, so finding one never compares the token itself
+        self.sessions = {_sha(s.token): s for s in self.sessions.values() if s.expires > now}
         self.journal.compact(self._snapshot())
         for record in self.audit_journal.replay():
             (self.reviews if record.get("kind") == "token-review" else self.audit).append(record)
@@ -290,13 +291,20 @@ class State:
         if not token:
             raise Unauthorized("Unauthorized: no token in the request: authenticate with /auth and pass "
                                "the returned t-... token as the `token` field")
-        session = self.sessions.get(token)
+        session = self.session(token)
         if session is None:
             raise Unauthorized("Unauthorized: the token is invalid or was revoked (unknown token)")
         if session.expires <= self.now():
             raise Unauthorized(f"Unauthorized: token expired at {rfc3339(session.expires)}: authenticate again")
         if call is not None:
             call.caller = session
+        return session
+
+    def session(self, token: str) -> Session | None:
+        """The live or expired session of `token`, looked up by hash and confirmed in constant time."""
+        session = self.sessions.get(_sha(token))
+        if session is None or not hmac.compare_digest(session.token.encode(), token.encode()):
+            return None
         return session
 
     def roles_for(self, session: Session) -> tuple[list, list]:
@@ -357,16 +365,16 @@ class State:
         ttl = (method.jwt_ttl or DEFAULT_TOKEN_TTL_MINUTES) * 60
         session = Session(token="t-" + secrets.token_hex(16), access_id=method.access_id, am_name=method.name,
                           issued=now, expires=now + ttl, sub_claims=sub_claims, admin=method.admin, kind=method.kind)
-        self._put("sessions", session.token, session)
+        self._put("sessions", _sha(session.token), session)
         if len(self.sessions) % 1000 == 0:
             self._prune_sessions()
         return session
 
     def _prune_sessions(self) -> None:
         now = self.now()
-        for token in [t for t, s in self.sessions.items() if s.expires <= now - 3600]:
-            self.sessions.pop(token, None)
-            self._role_views.pop(token, None)
+        for key, session in [(k, s) for k, s in self.sessions.items() if s.expires <= now - 3600]:
+            self.sessions.pop(key, None)
+            self._role_views.pop(session.token, None)
 
     # --- auth methods ----------------------------------------------------------------------------
 
@@ -479,8 +487,8 @@ class State:
             if len(kept) != len(role.associations):
                 role.associations = kept
                 self._put("roles", role.name, role)
-        for token in [t for t, s in self.sessions.items() if s.access_id == method.access_id]:
-            self._del("sessions", token)
+        for key in [k for k, s in self.sessions.items() if s.access_id == method.access_id]:
+            self._del("sessions", key)
         return method
 
     def check_access_key(self, access_id: str, access_key: str) -> AuthMethod:

@@ -314,7 +314,7 @@ async def _auth_k8s(gw, body: dict, access_id: str) -> tuple[AuthMethod, dict]:
 
 def validate_token(gw, body: dict, call: Call) -> dict:
     token = _str(body, "token")
-    session = gw.state.sessions.get(token)
+    session = gw.state.session(token) if token else None
     now = gw.state.now()
     if session is None:
         call.reason = "unknown token"
