@@ -15,6 +15,7 @@ import random
 import ssl
 import urllib.parse
 
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 SPECIAL_TEXT = ["", "*", "..", "../../etc", "\x00", "é", "\ud800", "\udfff\ud800", "a" * 300, "Infinity",
@@ -161,9 +162,16 @@ def encode_headers(headers: dict) -> dict:
             for k, v in headers.items()}
 
 
-# each Hypothesis example is a batch of requests generated from one drawn seed: Hypothesis picks and
-# records the seeds (replayable with @seed), plain Python expands them fast enough for thousands of requests
-batch_seeds = st.integers(min_value=0, max_value=2 ** 32 - 1)
+def batches(run_seed: int, examples: int):
+    """The Hypothesis driver of a fuzz test: `examples` batches, each named by a seed Hypothesis draws (and
+    records, so a failure names its batch); plain Python expands a seed into requests fast enough for
+    thousands of them. Derandomized from `run_seed`; no shrinking, which would resend for minutes."""
+    def decorate(test):
+        return seed(run_seed)(settings(
+            max_examples=examples, deadline=None, database=None, derandomize=True, report_multiple_bugs=False,
+            phases=(Phase.explicit, Phase.generate), suppress_health_check=list(HealthCheck))(
+            given(batch=st.integers(min_value=0, max_value=2 ** 32 - 1))(test)))
+    return decorate
 
 
 class Wire:

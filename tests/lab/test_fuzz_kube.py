@@ -11,7 +11,6 @@ import urllib.parse
 
 import kubernetes
 import pytest
-from hypothesis import HealthCheck, Phase, given, seed, settings
 from kubernetes.client import (AuthenticationV1TokenRequest, CoreV1Api, RbacAuthorizationV1Api, RbacV1Subject,
                                V1BoundObjectReference, V1ClusterRole, V1ClusterRoleBinding, V1ConfigMap,
                                V1DeleteOptions, V1LocalSubjectAccessReview, V1Namespace, V1NonResourceAttributes,
@@ -23,14 +22,14 @@ from kubernetes.client import (AuthenticationV1TokenRequest, CoreV1Api, RbacAuth
 
 from helpers import lab as lab_runtime
 from helpers.config import Settings
-from tests.lab.fuzzing import SPECIAL_TEXT, Wire, batch_seeds, encode_headers, encoded, header_value, mutated
+from tests.lab.fuzzing import SPECIAL_TEXT, Wire, batches, encode_headers, encoded, header_value, mutated
 
 pytestmark = pytest.mark.skipif(os.environ.get("WORKSHOP_LAB_KUBE", "emulator") != "emulator",
                                 reason="fuzzes the emulator; the real kube-apiserver is the contract, not the target")
 
 NS = "fuzz"
 BATCH = 25
-EXAMPLES = int(os.environ.get('FUZZ_EXAMPLES_OVERRIDE', 200))
+EXAMPLES = 200
 MIN_REQUESTS = 5000
 RBAC = "rbac.authorization.k8s.io"
 sent = {"requests": 0, "refused": 0, "5xx": 0}
@@ -175,10 +174,7 @@ def _check(target: Target, request, before: int) -> None:
                                                         code, text[:300])
 
 
-@seed(20261201)
-@settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True, report_multiple_bugs=False,
-          phases=(Phase.explicit, Phase.generate), suppress_health_check=list(HealthCheck))
-@given(batch=batch_seeds)
+@batches(20261201, EXAMPLES)
 def _fuzz(target: Target, batch: int) -> None:
     r = random.Random(batch)
     for _ in range(BATCH):
