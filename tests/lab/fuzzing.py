@@ -83,7 +83,10 @@ def _get(doc, path):
 def mutated(r: random.Random, base):
     """A copy of `base` with zero to three mutations."""
     doc = json.loads(json.dumps(base))
-    for _ in range(r.choice([0, 1, 1, 2, 3])):
+    meta = doc.get("metadata") if isinstance(doc, dict) else None
+    if isinstance(meta, dict) and "name" in meta and r.random() < 0.5:
+        meta["name"] = f"fz-{r.getrandbits(32):08x}"        # a new object, not a conflict with the last one
+    for _ in range(r.choice([0, 0, 1, 1, 2, 3])):
         path = r.choice(_paths(doc))
         op = r.choice(["replace"] * 6 + ["delete", "delete", "deep", "wrap", "huge", "dup"])
         if op == "replace":
@@ -123,7 +126,7 @@ YAML_BODIES = [
 
 def encoded(r: random.Random, doc) -> tuple[bytes, str | None, dict]:
     """(body bytes, content type override or None, extra headers) for a JSON-shaped document."""
-    style = r.choice(["json"] * 8 + ["raw-number", "truncated", "bytes", "gzip", "yaml", "bom", "empty",
+    style = r.choice(["json"] * 12 + ["raw-number", "truncated", "bytes", "gzip", "yaml", "bom", "empty",
                                      "invalid-utf8"])
     text = _dumps(doc)
     headers, content_type = {}, None

@@ -107,6 +107,8 @@ class Authorizer:
         self.store = store
 
     def _role_rules(self, ref: dict, namespace: str, errors: list[str]) -> list[dict]:
+        if not isinstance(ref.get("name", ""), str):
+            return []                   # never stored (objects.py refuses it); never a reason to fail a read
         if ref.get("kind") == "ClusterRole":
             role = self.store.peek(CLUSTERROLES, "", ref.get("name", ""))
             if role is None:
