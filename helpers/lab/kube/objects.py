@@ -186,8 +186,9 @@ def _binding(obj: dict) -> list[FieldError]:
         return [FieldError("roleRef.name", "FieldValueRequired")]
     subjects = obj.get("subjects") or []
     # the RoleRef and Subject fields are Go strings: any other JSON type cannot be decoded (400)
-    for where, fields in [("roleRef", ref)] + [(f"subjects[{i}]", s) for i, s in enumerate(subjects)
-                                               if isinstance(subjects, list) and isinstance(s, dict)]:
+    listed = subjects if isinstance(subjects, list) else []
+    for where, fields in [("roleRef", ref)] + [(f"subjects[{i}]", s) for i, s in enumerate(listed)
+                                               if isinstance(s, dict)]:
         for key, value in fields.items():
             if value is not None and not isinstance(value, str):
                 raise status.bad_request(f'{obj["kind"]} in version "v1" cannot be handled as a {obj["kind"]}: '

@@ -88,6 +88,9 @@ class Reviews:
         if ref is None:
             return None
         ref = _object(ref, "spec.boundObjectRef")
+        for key, value in ref.items():
+            if value is not None and not isinstance(value, str):
+                raise _cannot_handle("TokenRequest", f"spec.boundObjectRef.{key}", "string")
         kind, name = ref.get("kind") or "", ref.get("name") or ""
         api_version = str(ref.get("apiVersion") or "")
         group, _, version = api_version.rpartition("/")
