@@ -19,7 +19,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import errorlog
+from . import errorlog, limits
 from .clock import ClockError, LabClock
 from .pki import LabPKI, write_private
 from .runtime import MARKER
@@ -115,7 +115,7 @@ async def https_only_lab_endpoints(request: web.Request, handler):
 
 def control_app(ctx: LabContext) -> web.Application:
     """Lab-only controls (the clock). Admin token required; nothing like it exists on a real cluster."""
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application()
 
     async def clock(request: web.Request) -> web.Response:
         if not _bearer_is(request, ctx.pki.admin_token):
@@ -123,16 +123,18 @@ def control_app(ctx: LabContext) -> web.Application:
         if request.method == "POST":
             usage = 'body must be {"advance_seconds": <positive number>} or {"reset": true}'
             try:
-                body = json.loads(await request.read())
+                body = json.loads(await limits.read_capped(request, 64 * 1024))
                 if not isinstance(body, dict):
-                    raise ClockError(usage)
+                    raise ClockError("the body is not a JSON object")
                 if body.get("reset") is True:
                     ctx.clock.reset()
                 else:
                     ctx.clock.advance(body.get("advance_seconds"))
             except ClockError as exc:
                 return web.json_response({"error": f"{usage}: {exc}"}, status=400)
-            except (ValueError, UnicodeDecodeError, web.HTTPRequestEntityTooLarge):
+            except limits.BodyError:
+                return web.json_response({"error": f"{usage}: the body is larger than 64 KiB"}, status=413)
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 return web.json_response({"error": f"{usage}: the body is not JSON"}, status=400)
         return web.json_response({"offset_seconds": ctx.clock.offset, "now": ctx.clock.now()})
 

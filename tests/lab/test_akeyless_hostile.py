@@ -124,3 +124,11 @@ def test_lab_only_endpoints_are_https_only(http, lab, admin):
     response = http.get(lab.akeyless_url + "/lab-only/clock", timeout=5,
                         headers={"Authorization": f"Bearer {lab.admin_token}x"})
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("data, expected", [(b"[" * 5000 + b"]" * 5000, 400), (b"[1]", 400), (b"x" * 70000, 413),
+                                            (b'{"advance_seconds": 1e400}', 400)])
+def test_clock_endpoint_refuses_bad_bodies(http, lab, data, expected):
+    response = http.post(lab.akeyless_url + "/lab-only/clock", data=data, timeout=10,
+                         headers={"Authorization": f"Bearer {lab.admin_token}"})
+    assert response.status_code == expected and set(response.json()) == {"error"}
