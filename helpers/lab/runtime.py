@@ -22,6 +22,8 @@ from ..config import PROJECT_ROOT, Settings
 from ..display import Result
 from ..errors import LabError, LabNotRunning, LabOnly, LabStartFailed
 
+MARKER = ".workshop-lab"        # the lab process writes it into its directory; `reset` wipes nothing else
+
 START_TIMEOUT = {"emulator": 20.0, "apiserver": 120.0}
 
 
@@ -222,8 +224,12 @@ def status(settings: Settings | None = None) -> LabStatus:
 
 
 def reset(settings: Settings | None = None) -> LabStatus:
-    """Stop the lab and wipe its state, keys included."""
+    """Stop the lab and wipe its state, keys included: only in a directory the lab itself wrote."""
     lab_dir = _settings(settings).lab_dir
+    if lab_dir.exists() and any(child.name != ".lock" for child in lab_dir.iterdir()) and \
+            not (lab_dir / MARKER).exists():
+        raise LabError(f"reset refused: {lab_dir} is not a lab directory (no {MARKER} file in it); point "
+                       "WORKSHOP_LAB_DIR at the lab's own directory")
     down(settings)
     with _locked(lab_dir):
         for child in lab_dir.iterdir():
@@ -265,11 +271,12 @@ def _clock(settings: Settings | None, body: dict) -> float:
     if lab.kube_mode != "emulator":
         raise LabOnly("the real kube-apiserver's clock cannot be moved",
                       hint="use the emulated Kubernetes API (`lab up`) to demonstrate expiry")
-    request = urllib.request.Request(lab.akeyless_http_url + "/lab-only/clock", data=json.dumps(body).encode(),
+    request = urllib.request.Request(lab.akeyless_url + "/lab-only/clock", data=json.dumps(body).encode(),
                                      method="POST", headers={"Authorization": f"Bearer {lab.admin_token}",
                                                              "Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=5) as response:
+        context = ssl.create_default_context(cafile=str(lab.ca_cert))     # lab-only endpoints are HTTPS only
+        with urllib.request.urlopen(request, timeout=5, context=context) as response:
             return json.loads(response.read())["offset_seconds"]
     except urllib.error.HTTPError as exc:
         raise LabError(f"the lab refused to move its clock: {exc.read().decode(errors='replace')}") from None

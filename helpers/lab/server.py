@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import hmac
 import json
 import os
 import signal
@@ -18,11 +19,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .clock import LabClock
+from . import errorlog, limits
+from .clock import ClockError, LabClock
 from .pki import LabPKI, write_private
+from .runtime import MARKER
 
 HOST = "127.0.0.1"
 ISSUER = "https://kubernetes.default.svc.cluster.local"
+LAB_ONLY = "/lab-only/"
 
 
 @dataclass
@@ -92,32 +96,68 @@ def kubeconfig_text(pki: LabPKI, server: str) -> str:
     return json.dumps(config, indent=2)
 
 
+def _bearer_is(request: web.Request, token: str) -> bool:
+    """A constant-time check of the Authorization header against the lab admin token."""
+    given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(given, f"Bearer {token}".encode())
+
+
+@web.middleware
+async def https_only_lab_endpoints(request: web.Request, handler):
+    """The lab-only endpoints (clock, audit log) answer on the HTTPS listener only; over plain HTTP they do
+    not exist, so the admin token is never sent in clear text."""
+    if request.path.startswith(LAB_ONLY) and request.transport is not None and \
+            request.transport.get_extra_info("sslcontext") is None:
+        return web.json_response({"error": f"unknown command {request.path!r}: lab-only endpoints are served "
+                                           "over HTTPS only"}, status=404)
+    return await handler(request)
+
+
 def control_app(ctx: LabContext) -> web.Application:
     """Lab-only controls (the clock). Admin token required; nothing like it exists on a real cluster."""
     app = web.Application()
 
     async def clock(request: web.Request) -> web.Response:
-        if request.headers.get("Authorization", "") != f"Bearer {ctx.pki.admin_token}":
+        if not _bearer_is(request, ctx.pki.admin_token):
             return web.json_response({"error": "lab-only endpoint: the lab admin token is required"}, status=401)
         if request.method == "POST":
+            usage = 'body must be {"advance_seconds": <positive number>} or {"reset": true}'
             try:
-                body = await request.json()
+                body = json.loads(await limits.read_capped(request, 64 * 1024))
+                if not isinstance(body, dict):
+                    raise ClockError("the body is not a JSON object")
                 if body.get("reset") is True:
                     ctx.clock.reset()
                 else:
-                    ctx.clock.advance(float(body["advance_seconds"]))
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                return web.json_response(
-                    {"error": f"body must be {{\"advance_seconds\": <positive number>}} or {{\"reset\": true}}: "
-                              f"{exc}"}, status=400)
+                    ctx.clock.advance(body.get("advance_seconds"))
+            except ClockError as exc:
+                return web.json_response({"error": f"{usage}: {exc}"}, status=400)
+            except limits.BodyError:
+                return web.json_response({"error": f"{usage}: the body is larger than 64 KiB"}, status=413)
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                return web.json_response({"error": f"{usage}: the body is not JSON"}, status=400)
         return web.json_response({"offset_seconds": ctx.clock.offset, "now": ctx.clock.now()})
+
+    async def unknown(request: web.Request) -> web.Response:
+        return web.json_response({"error": f"unknown command {request.path!r}: the lab-only endpoints are "
+                                           "/lab-only/clock, /lab-only/audit-log and /lab-only/token-reviews"},
+                                 status=404)
 
     app.router.add_route("GET", "/clock", clock)
     app.router.add_route("POST", "/clock", clock)
+    app.router.add_route("*", "/{tail:.*}", unknown)
     return app
 
 
+async def _bound_log_periodically() -> None:
+    while True:
+        await asyncio.sleep(30)
+        errorlog.bound()
+
+
 async def serve(lab_dir: Path, kube_mode: str) -> None:
+    errorlog.configure(lab_dir / "lab.log")
+    (lab_dir / MARKER).touch()
     pki = LabPKI.load_or_create(lab_dir)
     ctx = LabContext(dir=lab_dir, pki=pki, clock=LabClock(lab_dir / "clock.json"), kube_mode=kube_mode)
     endpoints_file = lab_dir / "endpoints.json"
@@ -132,7 +172,8 @@ async def serve(lab_dir: Path, kube_mode: str) -> None:
 
     async def start(app: web.Application, listeners: list[tuple[str, object]]) -> list[str]:
         """Serve one app on one or more loopback listeners: (name, ssl context or None)."""
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # no auto_decompress: like the API server and the gateway, the lab takes request bodies as sent
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, auto_decompress=False)
         await runner.setup()
         runners.append(runner)
         urls = []
@@ -152,7 +193,8 @@ async def serve(lab_dir: Path, kube_mode: str) -> None:
             [ctx.kube_url] = await start(create_kube_app(ctx), [("kube", pki.server_ssl_context())])
         from .akeyless import create_app as create_akeyless_app
         akeyless_app = create_akeyless_app(ctx)
-        akeyless_app.add_subapp("/lab-only/", control_app(ctx))
+        akeyless_app.middlewares.append(https_only_lab_endpoints)
+        akeyless_app.add_subapp(LAB_ONLY, control_app(ctx))
         akeyless_url, akeyless_http_url = await start(akeyless_app, [
             ("akeyless", pki.server_ssl_context(request_client_cert=False)), ("akeyless_http", None)])
 
@@ -169,7 +211,9 @@ async def serve(lab_dir: Path, kube_mode: str) -> None:
             "akeyless": akeyless_url, "akeyless_http": akeyless_http_url,
             "ports": ports, "started_at": time.time(), **optional,
         }, indent=2))
+        bounder = asyncio.create_task(_bound_log_periodically())
         await stop.wait()
+        bounder.cancel()
     finally:
         for runner in reversed(runners):
             await runner.cleanup()

@@ -8,20 +8,20 @@ from __future__ import annotations
 
 import inspect
 import json
-import logging
 from dataclasses import dataclass
 
 from aiohttp import web
 
+from .. import errorlog, limits
 from ..pki import write_private
 from .exceptions import AkeylessAPIError, BadRequest, NotFound
 from .models import Call, State
 from .reviewer import Reviewer
 from .urls import COMMANDS, LAB_ONLY, command_of
 
-log = logging.getLogger(__name__)
 ADMIN_FILE = "akeyless-admin.json"
 _JSON = "application/json"
+MAX_BODY = 1024 * 1024          # a request body; the largest legitimate one (a secret value) is far smaller
 
 
 @dataclass
@@ -44,6 +44,20 @@ def _write_admin(ctx, state: State) -> None:
         write_private(path, json.dumps({"access_id": creds["access_id"], "access_key": creds["access_key"]}, indent=2))
 
 
+async def _body(request: web.Request) -> dict:
+    """A command's JSON object: at most MAX_BODY bytes (413), UTF-8 text, no NaN/Infinity, bounded depth."""
+    try:
+        raw = await limits.read_capped(request, MAX_BODY)
+        body = limits.parse_json(raw, go_text=False) if raw.strip() else {}
+    except limits.BodyError as exc:
+        if exc.status == 413:
+            raise AkeylessAPIError(f"the request body is larger than {MAX_BODY} bytes", status=413) from None
+        raise BadRequest(f"the request body is not valid JSON: {exc.message}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    return body
+
+
 def create_app(ctx) -> web.Application:
     state = State(ctx.state_dir, now=ctx.clock.now)
     _write_admin(ctx, state)
@@ -63,13 +77,7 @@ def create_app(ctx) -> web.Application:
             if handler is None:
                 raise NotFound(f"unknown command {command!r}: POST a V2 command such as /auth or "
                                "/get-secret-value under /, /v2 or /api/v2", status=404)
-            raw = await request.read()
-            try:
-                body = json.loads(raw) if raw.strip() else {}
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise BadRequest(f"the request body is not valid JSON: {exc}") from None
-            if not isinstance(body, dict):
-                raise BadRequest("the request body must be a JSON object")
+            body = await _body(request)
             result = handler(gateway, body, call)
             if inspect.isawaitable(result):
                 result = await result
@@ -77,9 +85,11 @@ def create_app(ctx) -> web.Application:
         except AkeylessAPIError as exc:
             status, error = exc.status, exc.message
             payload = {"error": error}
-        except Exception as exc:  # a bug in the emulator: still JSON, still audited, never a bare traceback
-            log.exception("akeyless emulator failed on %s", command)
-            status, error = 500, f"internal error in the lab's Akeyless gateway while handling {command}: {exc!r}"
+        except Exception as exc:  # a bug in the emulator: still JSON, still audited, never a traceback
+            # the exception's text stays in the log: it may quote a secret value or a token
+            errorlog.report(exc, command)
+            status, error = 500, f"internal error in the lab's Akeyless gateway while handling {command} " \
+                                 "(traceback in lab.log)"
             payload = {"error": error}
         if status >= 400:
             call.allowed = False
@@ -97,7 +107,7 @@ def create_app(ctx) -> web.Application:
             return await handle(LAB_ONLY, name, request)
         return serve
 
-    app = web.Application(client_max_size=8 * 1024 * 1024)
+    app = web.Application(client_max_size=MAX_BODY)
     app["akeyless"] = gateway
     for name in LAB_ONLY:
         app.router.add_post(f"/lab-only/{name}", lab_only(name))

@@ -30,6 +30,22 @@ AUDIT_KEEP = 20000
 REVIEWS_KEEP = 2000
 ADMIN_AUTH_METHOD = "/lab/admin-api-key"
 _ALNUM = string.ascii_lowercase + string.digits
+# numeric fields, bounded so that every time derived from them can still be written as RFC 3339
+RANGES = {
+    "jwt-ttl": (0, 60 * 24 * 365),              # minutes (0: the account default)
+    "access-expires": (0, 253402300799),        # unix seconds (0: never); 9999-12-31T23:59:59Z at most
+    "token-exp": (0, 60 * 60 * 24 * 365),       # seconds
+    "ttl": (0, 60 * 60 * 24 * 365),             # seconds
+    "max-versions": (0, 1000),
+}
+
+
+def in_range(field: str, value):
+    """`value` if it is within RANGES[field], else 400 naming the field and the range."""
+    low, high = RANGES[field]
+    if value is not None and not low <= value <= high:
+        raise BadRequest(f"field '{field}' must be between {low} and {high}, not {value}")
+    return value
 
 
 def rfc3339(ts: float) -> str:
@@ -189,7 +205,8 @@ class State:
         for record in self.journal.replay():
             self._apply(record)
         now = self.now()
-        self.sessions = {k: s for k, s in self.sessions.items() if s.expires > now}
+        # sessions are kept by the SHA-256 of their token, so finding one never compares the token itself
+        self.sessions = {_sha(s.token): s for s in self.sessions.values() if s.expires > now}
         self.journal.compact(self._snapshot())
         for record in self.audit_journal.replay():
             (self.reviews if record.get("kind") == "token-review" else self.audit).append(record)
@@ -274,13 +291,20 @@ class State:
         if not token:
             raise Unauthorized("Unauthorized: no token in the request: authenticate with /auth and pass "
                                "the returned t-... token as the `token` field")
-        session = self.sessions.get(token)
+        session = self.session(token)
         if session is None:
             raise Unauthorized("Unauthorized: the token is invalid or was revoked (unknown token)")
         if session.expires <= self.now():
             raise Unauthorized(f"Unauthorized: token expired at {rfc3339(session.expires)}: authenticate again")
         if call is not None:
             call.caller = session
+        return session
+
+    def session(self, token: str) -> Session | None:
+        """The live or expired session of `token`, looked up by hash and confirmed in constant time."""
+        session = self.sessions.get(_sha(token))
+        if session is None or not hmac.compare_digest(session.token.encode(), token.encode()):
+            return None
         return session
 
     def roles_for(self, session: Session) -> tuple[list, list]:
@@ -341,16 +365,16 @@ class State:
         ttl = (method.jwt_ttl or DEFAULT_TOKEN_TTL_MINUTES) * 60
         session = Session(token="t-" + secrets.token_hex(16), access_id=method.access_id, am_name=method.name,
                           issued=now, expires=now + ttl, sub_claims=sub_claims, admin=method.admin, kind=method.kind)
-        self._put("sessions", session.token, session)
+        self._put("sessions", _sha(session.token), session)
         if len(self.sessions) % 1000 == 0:
             self._prune_sessions()
         return session
 
     def _prune_sessions(self) -> None:
         now = self.now()
-        for token in [t for t, s in self.sessions.items() if s.expires <= now - 3600]:
-            self.sessions.pop(token, None)
-            self._role_views.pop(token, None)
+        for key, session in [(k, s) for k, s in self.sessions.items() if s.expires <= now - 3600]:
+            self.sessions.pop(key, None)
+            self._role_views.pop(session.token, None)
 
     # --- auth methods ----------------------------------------------------------------------------
 
@@ -371,7 +395,13 @@ class State:
             raise Conflict(f"auth method {name} already exists")
         return name
 
+    @staticmethod
+    def _check_options(options: dict) -> None:
+        in_range("jwt-ttl", options.get("jwt_ttl"))
+        in_range("access-expires", options.get("access_expires"))
+
     def _new_api_key_method(self, name: str, description: str = "", admin: bool = False, **extra) -> tuple[AuthMethod, str]:
+        self._check_options(extra)
         name = self._check_new_method(name)
         key = secrets.token_urlsafe(33)[:44]
         now = self.now()
@@ -384,6 +414,7 @@ class State:
         return self._new_api_key_method(name, options.pop("description", "") or "", **options)
 
     def create_k8s_method(self, name: str, *, gen_key: bool, public_key: str | None, **options) -> tuple[AuthMethod, str]:
+        self._check_options(options)
         name = self._check_new_method(name)
         prv_key = ""
         if gen_key:
@@ -407,20 +438,27 @@ class State:
         method = self.method(name)
         if method.kind != "k8s":
             raise BadRequest(f"auth method {method.name} is of type {method.kind}, not k8s")
+        self._check_options(options)
+        target = None
+        if new_name and access.normalize_path(new_name) != method.name:
+            target = self._check_new_method(new_name)
+        public_pem = None
+        if not gen_key and public_key:
+            try:
+                public_pem = keys.normalize_public(public_key)
+            except ValueError as exc:
+                raise BadRequest(f"public-key: {exc}") from None
+        # every check is done: from here on the change is applied whole (a refused request changes nothing)
         prv_key = ""
         if gen_key:
             prv_key, method.public_key = keys.generate()
-        elif public_key:
-            try:
-                method.public_key = keys.normalize_public(public_key)
-            except ValueError as exc:
-                raise BadRequest(f"public-key: {exc}") from None
+        elif public_pem:
+            method.public_key = public_pem
         for key, value in options.items():
             if value is not None:
                 setattr(method, key, value)
         method.modified = self.now()
-        if new_name and access.normalize_path(new_name) != method.name:
-            target = self._check_new_method(new_name)
+        if target:
             self._rename_method(method, target)
         else:
             self._put("auth_methods", method.name, method)
@@ -449,8 +487,8 @@ class State:
             if len(kept) != len(role.associations):
                 role.associations = kept
                 self._put("roles", role.name, role)
-        for token in [t for t, s in self.sessions.items() if s.access_id == method.access_id]:
-            self._del("sessions", token)
+        for key in [k for k, s in self.sessions.items() if s.access_id == method.access_id]:
+            self._del("sessions", key)
         return method
 
     def check_access_key(self, access_id: str, access_key: str) -> AuthMethod:
@@ -486,6 +524,7 @@ class State:
             raise BadRequest("missing required field 'name' (the config name clients pass as k8s-auth-config-name)")
         if (existing is None or name != existing.name) and name in self.configs:
             raise Conflict(f"k8s auth config {name!r} already exists on this gateway")
+        in_range("token-exp", merged.get("token_exp"))
         for required in ("access_id", "signing_key", "k8s_host"):
             if not merged.get(required):
                 raise BadRequest(f"missing required field '{required.replace('_', '-')}'")
@@ -555,6 +594,7 @@ class State:
         role = self.role(role_name)
         if not path:
             raise BadRequest("missing required field 'path' (e.g. /demo/app/*)")
+        in_range("ttl", ttl)
         if rule_type not in access.RULE_TYPES:
             raise BadRequest(f"unknown rule-type {rule_type!r}: use one of {', '.join(access.RULE_TYPES)}")
         try:
@@ -631,6 +671,7 @@ class State:
         if not name or not str(name).strip("/"):
             raise BadRequest("missing required field 'name' (the secret's path, e.g. /demo/app/db)")
         path = access.normalize_path(name)
+        in_range("max-versions", max_versions)
         self.require(session, call, path, "create", what="failed to create secret")
         if path in self.items:
             raise Conflict(f"failed to create secret: item {path} already exists")

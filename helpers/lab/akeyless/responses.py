@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from typing import Any
 
 from ... import access
@@ -56,21 +57,44 @@ def _bool(body: dict, key: str, default: bool | None = None) -> bool | None:
         return True
     if text in ("false", "0", "no"):
         return False
-    raise BadRequest(f"field '{key}' must be true or false, not {value!r}")
+    raise BadRequest(f"field '{key}' must be true or false, not {_shown(value)}")
 
 
 def _int(body: dict, key: str, default: int | None = None) -> int | None:
     value = body.get(key)
     if value is None or value == "":
         return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise BadRequest(f"field '{key}' must be an integer, not {value!r}") from None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().lstrip("+-").isascii() and value.strip().lstrip("+-").isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"field '{key}' must be an integer, not {_shown(value)}")
+    return value
+
+
+def _number(body: dict, key: str, default: float = 0.0) -> float:
+    value = body.get(key)
+    if value is None or value == "":
+        return default
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise BadRequest(f"field '{key}' must be a number, not {_shown(value)}") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise BadRequest(f"field '{key}' must be a finite number, not {_shown(value)}")
+    return float(value)
+
+
+def _shown(value) -> str:
+    """A refused value, short: error bodies never echo a long field (it may be a key or a token)."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"a {type(value).__name__} of {len(text)} characters"
 
 
 def _caller(gw, body: dict, call: Call) -> Session:
-    return gw.state.caller(body.get("token") or body.get("uid-token"), call)
+    return gw.state.caller(_str(body, "token") or _str(body, "uid-token"), call)
 
 
 # --- shapes --------------------------------------------------------------------------------------
@@ -135,7 +159,7 @@ def item_out(item: Item, perms: list[str], *, minimal: bool = False) -> dict:
     if minimal:
         return out
     out.update({
-        "item_size": len((item.version(0) or {}).get("value", "").encode()),
+        "item_size": len((item.version(0) or {}).get("value", "").encode("utf-8", "surrogatepass")),
         "access_date": rfc3339(item.modified), "with_customer_fragment": False, "public_value": "",
         "certificates": "", "protection_key_name": "lab-default-protection-key", "delete_protection":
         item.delete_protection, "certificate_issue_details": {}, "item_general_info": {},
@@ -290,7 +314,7 @@ async def _auth_k8s(gw, body: dict, access_id: str) -> tuple[AuthMethod, dict]:
 
 def validate_token(gw, body: dict, call: Call) -> dict:
     token = _str(body, "token")
-    session = gw.state.sessions.get(token)
+    session = gw.state.session(token) if token else None
     now = gw.state.now()
     if session is None:
         call.reason = "unknown token"
@@ -632,7 +656,7 @@ def _lab_admin(gw, body: dict, call: Call) -> Session:
 
 def _tail(entries, body: dict) -> list:
     limit = _int(body, "limit", 100) or 100
-    since = float(body.get("since") or 0)
+    since = _number(body, "since")
     filters = {k: body[k] for k in ("command", "access_id", "config_name", "path") if body.get(k)}
     out = [e for e in entries if e.get("ts", 0) >= since and all(e.get(k) == v for k, v in filters.items())]
     return out[-limit:]

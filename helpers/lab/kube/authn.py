@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import urllib.parse
 from typing import Callable
 
 from . import status
@@ -25,6 +26,7 @@ _PRUNE_AT = 512         # entries before expired ones are swept out
 _USERS = Resource("", "v1", "users", "User", False)
 _GROUPS = Resource("", "v1", "groups", "Group", False)
 _UIDS = Resource(AUTHN, "v1", "uids", "UID", False)
+_EXTRAS = Resource(AUTHN, "v1", "userextras", "UserExtra", False)
 _SAS = Resource("", "v1", "serviceaccounts", "ServiceAccount", True)
 
 
@@ -62,6 +64,8 @@ class Authenticator:
         parts = authorization.strip().split(" ")
         if len(parts) < 2 or parts[0].lower() != "bearer" or not parts[1]:
             return ANONYMOUS
+        if not parts[1].isascii():
+            raise status.unauthorized()         # no token is anything but ASCII: the API server's 401
         verdict = self.token(parts[1])
         if not verdict.authenticated:
             raise status.unauthorized()
@@ -71,12 +75,12 @@ class Authenticator:
         """Authenticate a bearer token for `audiences` (empty: the API server's own), through the success
         cache. A TokenReview and a request's Authorization header end up here alike."""
         wanted = list(audiences) if audiences else list(self._tokens.api_audiences)
-        key = hashlib.sha256(json.dumps([wanted, token]).encode()).digest()
+        key = hashlib.sha256(json.dumps([wanted, token]).encode("utf-8", "surrogateescape")).digest()
         now = self._now()
         cached = self._successes.get(key)
         if cached is not None and now < cached[0]:
             return cached[1]
-        if hmac.compare_digest(token.encode(), self._admin_token.encode()):
+        if hmac.compare_digest(token.encode("utf-8", "surrogateescape"), self._admin_token.encode()):
             # a static token is audience-agnostic: it is valid for whatever audiences were asked for
             verdict = Verdict(True, username=self.admin.name, uid=self.admin.uid, groups=list(self.admin.groups),
                               audiences=wanted)
@@ -89,43 +93,56 @@ class Authenticator:
         return verdict
 
 
+def _extra_key(header: str) -> str:
+    """Impersonate-Extra-<key>: the key is lower-cased, then percent-decoded (keys may hold / and :)."""
+    return urllib.parse.unquote(header[len("impersonate-extra-"):].lower())
+
+
 def impersonate(user: User, headers, authorize: Callable[[Attributes], tuple[bool, str]]) -> User:
-    """Apply Impersonate-User/-Group/-Uid/-Extra-*; each needs the `impersonate` verb (403 otherwise)."""
+    """Apply Impersonate-User/-Group/-Uid/-Extra-*, each authorised as the API server's impersonation filter
+    does: `impersonate` on users (or the serviceaccount), groups, userextras/<key> and uids (403 otherwise).
+    A ServiceAccount's own groups come with it, unchecked, when no group is asked for."""
     name = headers.get("Impersonate-User", "")
     groups = headers.getall("Impersonate-Group", []) if hasattr(headers, "getall") else []
     uid = headers.get("Impersonate-Uid", "")
-    extra = {}
+    extra: dict[str, list[str]] = {}
     for key in headers:
         if key.lower().startswith("impersonate-extra-"):
-            extra.setdefault(key[len("impersonate-extra-"):].lower(), []).extend(headers.getall(key))
+            values = headers.getall(key) if hasattr(headers, "getall") else [headers[key]]
+            extra.setdefault(_extra_key(key), []).extend(values)
     if not name:
         if groups or uid or extra:
             raise status.bad_request("requested impersonation of groups, uid or extra without impersonating a user: "
                                      "add an Impersonate-User header")
         return user
 
-    def check(resource: Resource, target: str, namespace: str = "", group: str = "") -> None:
-        attrs = Attributes(user, "impersonate", namespace=namespace, group=group or resource.group,
-                           resource=resource.plural, name=target)
+    def check(resource: Resource, target: str, namespace: str = "", subresource: str = "") -> None:
+        attrs = Attributes(user, "impersonate", namespace=namespace, group=resource.group, resource=resource.plural,
+                           subresource=subresource, name=target)
         allowed, reason = authorize(attrs)
         if not allowed:
             why = attrs.forbidden_message() + (f": {reason}" if reason else "")
             raise status.forbidden(resource, target, why)
 
     sa_parts = name.split(":")
+    implied: list[str] = []
     if len(sa_parts) == 4 and sa_parts[:2] == ["system", "serviceaccount"]:
         check(_SAS, sa_parts[3], namespace=sa_parts[2])
         if not groups:
-            groups = sa_groups(sa_parts[2])[:-1]
+            implied = sa_groups(sa_parts[2])[:-1]
     else:
         check(_USERS, name)
     for group in groups:
         check(_GROUPS, group)
+    for key, values in extra.items():
+        for value in values:
+            check(_EXTRAS, value, subresource=key)
     if uid:
         check(_UIDS, uid)
-    groups = list(dict.fromkeys(groups))
+    groups = list(dict.fromkeys(implied + groups))
     if name == ANONYMOUS.name:
-        groups.append("system:unauthenticated") if "system:unauthenticated" not in groups else None
+        if "system:unauthenticated" not in groups:
+            groups.append("system:unauthenticated")
     elif "system:authenticated" not in groups:
         groups.append("system:authenticated")
     return User(name, uid, tuple(groups), extra)

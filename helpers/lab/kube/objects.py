@@ -184,6 +184,16 @@ def _binding(obj: dict) -> list[FieldError]:
     ref = obj.get("roleRef")
     if not isinstance(ref, dict):
         return [FieldError("roleRef.name", "FieldValueRequired")]
+    subjects = obj.get("subjects") or []
+    # the RoleRef and Subject fields are Go strings: any other JSON type cannot be decoded (400)
+    listed = subjects if isinstance(subjects, list) else []
+    for where, fields in [("roleRef", ref)] + [(f"subjects[{i}]", s) for i, s in enumerate(listed)
+                                               if isinstance(s, dict)]:
+        for key, value in fields.items():
+            if value is not None and not isinstance(value, str):
+                raise status.bad_request(f'{obj["kind"]} in version "v1" cannot be handled as a {obj["kind"]}: '
+                                         f"json: cannot unmarshal value into Go struct field {where}.{key} of "
+                                         "type string")
     allowed = ["ClusterRole"] if obj["kind"] == "ClusterRoleBinding" else ["Role", "ClusterRole"]
     if ref.get("apiGroup") != RBAC:
         errors.append(FieldError("roleRef.apiGroup", "FieldValueNotSupported", ref.get("apiGroup", ""),
@@ -193,7 +203,6 @@ def _binding(obj: dict) -> list[FieldError]:
                                  "supported values: " + ", ".join(f'"{k}"' for k in allowed)))
     if not ref.get("name"):
         errors.append(FieldError("roleRef.name", "FieldValueRequired"))
-    subjects = obj.get("subjects") or []
     if not isinstance(subjects, list) or not all(isinstance(s, dict) for s in subjects):
         raise status.bad_request("subjects must be a list of Subject objects")
     for i, subject in enumerate(subjects):

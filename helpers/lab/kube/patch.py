@@ -26,6 +26,11 @@ def merge(target, patch):
     return result
 
 
+def _is_index(part: str) -> bool:
+    """An array index of a JSON pointer: ASCII digits only (int() would also take other scripts' digits)."""
+    return part.isascii() and part.isdigit()
+
+
 def _pointer(path: str) -> list[str]:
     if path == "":
         return []
@@ -39,7 +44,7 @@ def _parent(doc, parts: list[str], path: str):
     for part in parts[:-1]:
         if isinstance(node, dict) and part in node:
             node = node[part]
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+        elif isinstance(node, list) and _is_index(part) and int(part) < len(node):
             node = node[int(part)]
         else:
             raise status.ApiError(422, "Invalid", f"jsonpatch: path {path!r} does not exist: missing {part!r}")
@@ -54,7 +59,7 @@ def _get(doc, path: str):
     last = parts[-1]
     if isinstance(parent, dict) and last in parent:
         return parent[last]
-    if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
+    if isinstance(parent, list) and _is_index(last) and int(last) < len(parent):
         return parent[int(last)]
     raise status.ApiError(422, "Invalid", f"jsonpatch: path {path!r} does not exist")
 
@@ -65,7 +70,7 @@ def _remove(doc, path: str):
     last = parts[-1] if parts else ""
     if isinstance(parent, dict) and last in parent:
         return parent.pop(last)
-    if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
+    if isinstance(parent, list) and _is_index(last) and int(last) < len(parent):
         return parent.pop(int(last))
     raise status.ApiError(422, "Invalid", f"jsonpatch remove operation does not apply: doc is missing path: {path}")
 
@@ -78,7 +83,7 @@ def _add(doc, path: str, value):
     last = parts[-1]
     if isinstance(parent, dict):
         parent[last] = value
-    elif isinstance(parent, list) and (last == "-" or (last.isdigit() and int(last) <= len(parent))):
+    elif isinstance(parent, list) and (last == "-" or (_is_index(last) and int(last) <= len(parent))):
         parent.insert(len(parent) if last == "-" else int(last), value)
     else:
         raise status.ApiError(422, "Invalid", f"jsonpatch add operation does not apply: doc is missing path: {path}")
@@ -90,7 +95,8 @@ def json_patch(doc, operations):
         raise status.bad_request("a JSON patch must be a list of operations")
     doc = copy.deepcopy(doc)
     for op in operations:
-        if not isinstance(op, dict) or not isinstance(op.get("path"), str):
+        if not isinstance(op, dict) or not isinstance(op.get("path"), str) or \
+                not isinstance(op.get("from", ""), str):
             raise status.bad_request(f"invalid JSON patch operation: {op!r}")
         kind, path = op.get("op"), op["path"]
         if kind == "add":

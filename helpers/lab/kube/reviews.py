@@ -88,6 +88,9 @@ class Reviews:
         if ref is None:
             return None
         ref = _object(ref, "spec.boundObjectRef")
+        for key, value in ref.items():
+            if value is not None and not isinstance(value, str):
+                raise _cannot_handle("TokenRequest", f"spec.boundObjectRef.{key}", "string")
         kind, name = ref.get("kind") or "", ref.get("name") or ""
         api_version = str(ref.get("apiVersion") or "")
         group, _, version = api_version.rpartition("/")
@@ -151,11 +154,16 @@ class Reviews:
         if kind in ("SubjectAccessReview", "LocalSubjectAccessReview"):
             user_name = spec.get("user") or ""
             groups = spec.get("groups") or []
+            extra = spec.get("extra") or {}
+            if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+                raise _cannot_handle(kind, "spec.groups", "[]string")
+            if not isinstance(extra, dict) or not all(isinstance(v, list) and all(isinstance(i, str) for i in v)
+                                                      for v in extra.values()):
+                raise _cannot_handle(kind, "spec.extra", "map[string][]string")
             if not user_name and not groups:
                 raise status.invalid(kind, AUTHZ, "", [FieldError(
                     "spec.user", "FieldValueInvalid", "", "at least one of user or group must be specified")])
-            subject = User(str(user_name), str(spec.get("uid") or ""), tuple(str(g) for g in groups),
-                           spec.get("extra") or {})
+            subject = User(str(user_name), str(spec.get("uid") or ""), tuple(groups), extra)
         else:
             subject = caller
         if resource_attrs is not None:
@@ -188,6 +196,12 @@ class Reviews:
         return {"kind": "SelfSubjectRulesReview", "apiVersion": f"{AUTHZ}/v1", "metadata": {},
                 "spec": {}, "status": {"resourceRules": resource_rules, "nonResourceRules": url_rules,
                                          "incomplete": incomplete}}
+
+
+def _cannot_handle(kind: str, field: str, go_type: str) -> status.ApiError:
+    """The API server's answer to a field of the wrong JSON type: the body cannot be decoded."""
+    return status.bad_request(f'{kind} in version "v1" cannot be handled as a {kind}: json: cannot unmarshal '
+                              f"value into Go struct field {field} of type {go_type}")
 
 
 def _object(value, where: str) -> dict:

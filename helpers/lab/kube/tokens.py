@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Callable
@@ -54,10 +55,21 @@ def _failed(reason: str | None) -> Verdict:
     return Verdict(False, INVALID if reason is None else f"[{INVALID}, {reason}]")
 
 
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def b64url(segment: str) -> bytes:
+    """Unpadded base64url as go-jose reads a compact JWS (RawURLEncoding): padding, whitespace or any other
+    character is an error, never skipped, so one signature has one spelling."""
+    if not _B64URL.fullmatch(segment) or len(segment) % 4 == 1:
+        raise ValueError("not unpadded base64url")
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
 def _b64json(segment: str):
     try:
-        return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return json.loads(b64url(segment))
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         return None
 
 
@@ -117,7 +129,7 @@ class TokenAuthority:
         if not isinstance(token, str) or token.strip().startswith("{"):
             return _failed(None)
         parts = token.split(".")
-        if len(parts) != 3:
+        if len(parts) != 3 or not all(_B64URL.fullmatch(part) for part in parts):
             return _failed(None)
         claims = _b64json(parts[1])
         if not isinstance(claims, dict) or claims.get("iss") != self.issuer:
@@ -129,7 +141,7 @@ class TokenAuthority:
         if kid and kid != self.kid:
             return _failed("invalid signature, no keys found")
         try:
-            signature = base64.urlsafe_b64decode(parts[2] + "=" * (-len(parts[2]) % 4))
+            signature = b64url(parts[2])
             self._public.verify(signature, f"{parts[0]}.{parts[1]}".encode(), padding.PKCS1v15(), hashes.SHA256())
         except (InvalidSignature, binascii.Error, ValueError):
             return _failed("go-jose/go-jose: error in cryptographic primitive")
