@@ -311,7 +311,7 @@ class _BlackHole:
 
 @scenario("API server unreachable from the gateway")
 def api_server_unreachable(chapter) -> FailureCase:
-    """Bounded by the gateway's own TokenReview timeout (15 s in the lab, about 30 s on a real gateway)."""
+    """Bounded by the gateway's own dial timeout (4 s in the lab; a real gateway gives up later)."""
     if chapter.settings.akeyless_url:   # a remote gateway cannot reach this machine's loopback at all
         return FailureCase("API server unreachable from the gateway", "nothing", "-", "-",
                            "run it against the lab", reproduced=False,

@@ -10,12 +10,15 @@ import asyncio
 import hashlib
 import ssl
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from . import keys
 
-TIMEOUT = aiohttp.ClientTimeout(total=15)
+# A dial that gets no answer (a private API server, authorized IP ranges) fails after a few seconds, so the
+# chapter's "unreachable" cell does not hold a learner for the whole request timeout.
+TIMEOUT = aiohttp.ClientTimeout(total=15, sock_connect=4)
 REVIEW_PATH = "/apis/authentication.k8s.io/v1/tokenreviews"
 
 
@@ -101,6 +104,10 @@ class Reviewer:
         except aiohttp.ClientConnectorError as exc:
             return self._fail(record, f"failed to call the Kubernetes TokenReview API at {host}: "
                                       f"dial tcp: {exc.os_error or exc}: check k8s-host")
+        except aiohttp.ConnectionTimeoutError:
+            return self._fail(record, f"failed to call the Kubernetes TokenReview API: Post \"{url}\": dial tcp "
+                                      f"{urlsplit(url).netloc}: i/o timeout: check that k8s-host is reachable "
+                                      f"from the gateway")
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             return self._fail(record, f"failed to call the Kubernetes TokenReview API at {host}: "
                                       f"{type(exc).__name__}: {exc or 'timed out'}")
