@@ -4,7 +4,7 @@ PY := .venv/bin/python
 STAMP := .venv/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-apiserver lab diagrams bench clean system-deps node-deps apiserver notebooks help venv
+.PHONY: mermaid-js run test test-apiserver lab diagrams bench clean system-deps node-deps apiserver notebooks help venv
 
 help:
 	@echo "make run        start the embedded lab and run the whole tutorial headless (build/executed, build/html)"
@@ -17,11 +17,20 @@ help:
 	@echo "make bench      run the benchmarks side by side"
 	@echo "make clean      stop the lab and remove build outputs (keeps .venv)"
 
-# The virtual environment is rebuilt only when pyproject.toml changes.
+# The virtual environment is rebuilt only when pyproject.toml changes. uv installs it in seconds: the uv on
+# PATH, else one pip puts in .cache/uv (no ensurepip, no pip in the venv); plain venv + pip when neither works.
+UV_HOME := .cache/uv
 $(STAMP): pyproject.toml
-	@test -x $(PY) || python3 -m venv .venv
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	@uv="$$(command -v uv || true)"; \
+	 if [ -z "$$uv" ] && { test -x $(UV_HOME)/bin/uv || python3 -m pip install -q --disable-pip-version-check \
+	        --root-user-action=ignore --target $(UV_HOME) uv >/dev/null 2>&1; }; then uv=$(UV_HOME)/bin/uv; fi; \
+	 if [ -n "$$uv" ]; then \
+	   echo "installing the Python packages into .venv with uv"; \
+	   { test -x $(PY) || $$uv venv -q .venv; } && $$uv pip install -q --python $(PY) -e '.[test]'; \
+	 else \
+	   echo "installing the Python packages into .venv with pip (uv is not available)"; \
+	   { test -x $(PY) || python3 -m venv .venv; } && $(PY) -m pip install -q --disable-pip-version-check -e '.[test]'; \
+	 fi
 	@touch $@
 
 venv: $(STAMP)
@@ -42,6 +51,18 @@ tools/mermaid/node_modules/.installed: tools/mermaid/package.json tools/mermaid/
 	@touch $@
 
 node-deps: tools/mermaid/node_modules/.installed
+
+# mermaid's browser build alone (one package, no puppeteer): all the HTML export needs. Skipped when
+# tools/mermaid is fully installed or the pinned version is already unpacked.
+MERMAID_VERSION := $(shell sed -n 's/.*"mermaid": *"\([^"]*\)".*/\1/p' tools/mermaid/package.json)
+MERMAID_JS := .cache/mermaid-js/mermaid-$(MERMAID_VERSION)/package/dist/mermaid.min.js
+mermaid-js:
+	@if [ ! -f tools/mermaid/node_modules/mermaid/dist/mermaid.min.js ] && [ ! -f $(MERMAID_JS) ]; then \
+	   echo "fetching mermaid $(MERMAID_VERSION)'s browser build (npm pack)"; \
+	   dir=$$(dirname $$(dirname $$(dirname $(MERMAID_JS)))); mkdir -p $$dir && \
+	   tarball=$$(cd $$dir && npm pack --silent mermaid@$(MERMAID_VERSION)) && \
+	   tar -xzf $$dir/$$tarball -C $$dir package/dist/mermaid.min.js package/LICENSE && rm -f $$dir/$$tarball; \
+	 fi
 
 run: $(STAMP) node-deps
 	$(PY) -m helpers lab up
