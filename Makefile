@@ -64,9 +64,11 @@ mermaid-js:
 	   tar -xzf $$dir/$$tarball -C $$dir package/dist/mermaid.min.js package/LICENSE && rm -f $$dir/$$tarball; \
 	 fi
 
-run: $(STAMP) node-deps
-	$(PY) -m helpers lab up
-	$(PY) -m helpers run
+# mermaid-js, not node-deps: the export needs mermaid's browser build only. With tools/mermaid installed
+# (make node-deps) and chromium, the run also turns its diagrams into PNGs for untrusted viewers.
+run: $(STAMP) mermaid-js
+	@$(PY) -m helpers lab up
+	@$(PY) -m helpers run
 
 notebooks: $(STAMP) node-deps
 	$(PY) -m helpers lab up
@@ -81,9 +83,15 @@ test: $(STAMP) system-deps node-deps
 	   WORKSHOP_LAB_KUBE=apiserver $(PY) -m pytest tests/lab tests/contract; \
 	 else echo "(the real kube-apiserver is not built: run 'make apiserver' to test the emulator against it)"; fi
 
+# JupyterLab serves notebooks/ and opens on the first chapter: the URL it prints goes straight there.
+# Root (containers, dev containers) needs --allow-root; kernels talk over private Unix sockets.
+CHAPTER := $(notdir $(firstword $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))))
 lab: $(STAMP)
-	$(PY) -m helpers lab up
-	$(PY) -m jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks
+	@$(PY) -m helpers lab up
+	@echo "Starting JupyterLab on 127.0.0.1: open the http://127.0.0.1:.../lab/tree/$(CHAPTER)?token=... URL it prints (Ctrl-C stops it)."
+	$(PY) -m jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks \
+	  --LabApp.default_url=/lab/tree/$(CHAPTER) --KernelManager.transport=ipc \
+	  $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 diagrams: $(STAMP) system-deps node-deps
 	bash tools/mermaid/render.sh

@@ -54,7 +54,14 @@ def value_html(value: Any) -> str:
         style = WRAP + (f";{BREAK_ANYWHERE}" if LONG_RUN.search(text) else "")
         return f"<pre style='{style};margin:0'>{html.escape(text)}</pre>"
     style = WRAP + (f";{BREAK_ANYWHERE}" if LONG_RUN.search(text) else "")
+    if len(text.split()) >= 4:      # a sentence (an explanation): prose, not code
+        return f"<span style='{style}'>{html.escape(text)}</span>"
     return f"<code style='{style}'>{html.escape(text)}</code>"
+
+
+def _label_wrap(label: str) -> str:
+    # Short labels stay on one line (a squeezed column would split "signing-key" at its hyphen).
+    return "white-space:nowrap" if len(label) <= 32 else WRAP
 
 
 def html_table(rows: Iterable[tuple[str, Any]], header: tuple[str, ...] | None = None) -> str:
@@ -69,7 +76,7 @@ def html_table(rows: Iterable[tuple[str, Any]], header: tuple[str, ...] | None =
     for cells in rows:
         body.append("<tr>" + "".join(
             f"<td style='{CELL}'>{value_html(c)}</td>" if i
-            else f"<td style='{CELL};{WRAP}'><b>{html.escape(str(c))}</b></td>"
+            else f"<td style='{CELL};{_label_wrap(str(c))}'><b>{html.escape(str(c))}</b></td>"
             for i, c in enumerate(cells)) + "</tr>")
     return f"<table style='max-width:100%'>{head}{''.join(body)}</table>"
 
