@@ -23,9 +23,11 @@ def mask_secret(value: str | None, reveal: bool = False) -> str:
     return f"{MASK} ({len(value)} chars)"
 
 
-# A run of this many characters with no space is a token, a key or base64: it may break anywhere,
-# or it would push the output wider than the page. Shorter words wrap only at their spaces.
-LONG_RUN = re.compile(r"\S{32,}")
+# A run of this many characters with no space is a token, a key or base64. In a table cell it must be
+# allowed to break anywhere, or the column (and the output) grows as wide as the token; only the run
+# itself gets that, so the words around it still wrap at their spaces. Outside tables
+# overflow-wrap:break-word is enough: a word moves to the next line whole, and breaks only if longer.
+LONG_RUN = re.compile(r"\S{64,}")
 CELL = "text-align:left;vertical-align:top"
 # Only properties (and values) JupyterLab's sanitizer keeps, so untrusted outputs wrap the same way.
 WRAP = "white-space:pre-wrap;overflow-wrap:break-word"
@@ -45,18 +47,26 @@ def readable_json(text: str) -> str | None:
     return json.dumps(value, indent=1, ensure_ascii=False)
 
 
+def breakable(text: str) -> str:
+    """Escaped text whose long runs (tokens) may break anywhere; everything else breaks at spaces."""
+    out, last = [], 0
+    for match in LONG_RUN.finditer(text):
+        out += [html.escape(text[last:match.start()]),
+                f"<span style='{BREAK_ANYWHERE}'>{html.escape(match.group(0))}</span>"]
+        last = match.end()
+    return "".join(out) + html.escape(text[last:])
+
+
 def value_html(value: Any) -> str:
-    """One value as HTML that wraps inside the page: JSON indented, long tokens broken anywhere."""
+    """One table value as HTML that fits the page: JSON indented, long tokens broken anywhere,
+    sentences as prose, other values as code."""
     text = value if isinstance(value, str) else str(value)
     pretty = readable_json(text) if isinstance(value, str) else None
     if pretty is not None or "\n" in text:
-        text = pretty or text
-        style = WRAP + (f";{BREAK_ANYWHERE}" if LONG_RUN.search(text) else "")
-        return f"<pre style='{style};margin:0'>{html.escape(text)}</pre>"
-    style = WRAP + (f";{BREAK_ANYWHERE}" if LONG_RUN.search(text) else "")
+        return f"<pre style='{WRAP};margin:0'>{breakable(pretty or text)}</pre>"
     if len(text.split()) >= 4:      # a sentence (an explanation): prose, not code
-        return f"<span style='{style}'>{html.escape(text)}</span>"
-    return f"<code style='{style}'>{html.escape(text)}</code>"
+        return f"<span style='{WRAP}'>{breakable(text)}</span>"
+    return f"<code style='{WRAP}'>{breakable(text)}</code>"
 
 
 def _label_wrap(label: str) -> str:
@@ -179,8 +189,7 @@ class Failure(Result):
         status = f" <span style='color:#555'>({html.escape(str(self.status))})</span>" if self.status else ""
         return (f"<div style='border-left:4px solid #c62828;background:#ffebee;padding:6px 10px'>"
                 f"<b style='color:#c62828'>✘ {html.escape(self.kind)}</b>{status}"
-                f"<pre style='{WRAP}{';' + BREAK_ANYWHERE if LONG_RUN.search(self.message) else ''};margin:4px 0;background:none'>"
-                f"{html.escape(self.message)}</pre>"
+                f"<pre style='{WRAP};margin:4px 0;background:none'>{html.escape(self.message)}</pre>"
                 f"{hint}</div>")
 
 
@@ -407,8 +416,7 @@ class Stepper:
             outcome = self.log_line(index).split(" | ", 1)[1]
             style = "color:#777;font-style:italic" if outcome == "not run" else ""
             outcome = "not run yet in this notebook" if outcome == "not run" else outcome
-            wrap = WRAP + (f";{BREAK_ANYWHERE}" if LONG_RUN.search(outcome) else "")
-            parts.append(f"<br/><span style='{wrap}{';' + style if style else ''}'>{html.escape(outcome)}</span>")
+            parts.append(f"<br/><span style='{WRAP}{';' + style if style else ''}'>{html.escape(outcome)}</span>")
             items.append(f"<li style='margin-bottom:6px'>{''.join(parts)}</li>")
         note = ("<p style='color:#555'>The step-through: run this cell in JupyterLab for Prev/Next buttons "
                 "and the diagram lit step by step.</p>")

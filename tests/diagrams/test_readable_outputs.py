@@ -20,11 +20,15 @@ def test_every_table_has_a_header_row():
 
 def test_tokens_break_anywhere_and_words_only_at_spaces():
     token = value_html(JWT)
-    assert "word-break:break-all" in token and token.startswith("<code")
+    assert token.startswith("<code") and f"<span style='word-break:break-all'>{JWT}</span>" in token
     name = value_html("akeyless-auth-sa")
     assert "word-break" not in name and "white-space:pre-wrap" in name
     sentence = value_html("where the gateway sends TokenReview: must be reachable")
     assert sentence.startswith("<span") and "word-break" not in sentence
+    # Only the token breaks anywhere: the words around it keep breaking at their spaces.
+    mixed = value_html(f"sub-claims service_account_name=akeyless-auth-sa token {JWT} end")
+    assert mixed.count("word-break:break-all") == 1
+    assert "sub-claims service_account_name=akeyless-auth-sa token <span" in mixed
 
 
 def test_json_values_show_masked_characters_not_escapes():
@@ -52,7 +56,7 @@ def test_stepper_fallback_lists_every_step_as_html_and_text():
     steps = re.findall(r"<li[^>]*>(.*?)</li>", bundle["text/html"])
     assert len(steps) == 8
     assert "Step 2/8: ESO → AuthMethod" in steps[1] and "POST /auth sent with" in steps[1]
-    assert "word-break:break-all" in steps[1]             # the token in it may break; the words do not
+    assert "word-break" not in steps[1]                   # a list item wraps at spaces (break-word for the rest)
     assert "not run yet in this notebook" in steps[0]
     assert "VBox" not in bundle["text/plain"] and len(bundle["text/plain"].splitlines()) == 9
 
