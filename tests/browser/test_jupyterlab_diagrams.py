@@ -29,6 +29,7 @@ CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = PROJECT_ROOT / "build" / "browser"
 CHAPTER = PROJECT_ROOT / "notebooks" / "02_kubernetes_auth.ipynb"
 RUN_ALL = f"run-all-{CHAPTER.name}"
+TRUSTED = f"trusted-{CHAPTER.name}"
 BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync"]
 
@@ -74,6 +75,13 @@ def jupyterlab(tmp_path_factory):
     tracker = state / "settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
     tracker.parent.mkdir(parents=True)
     tracker.write_text('{"windowingMode": "none"}')
+    # A copy signed as trusted, as if the learner had run and saved it: the widget is drawn from the
+    # state the headless run stored in the notebook (no kernel has it yet).
+    from nbformat.sign import NotebookNotary
+    trusted = nbformat.read(CHAPTER, as_version=4)
+    (state / "data").mkdir(mode=0o700)
+    NotebookNotary(data_dir=str(state / "data")).sign(trusted)
+    nbformat.write(trusted, root / TRUSTED)
     env = dict(os.environ,
                PYTHONPATH=os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
                # A data dir of its own: no notebook signature from elsewhere makes the chapter trusted.
@@ -266,6 +274,20 @@ def test_committed_chapter_reads_well_untrusted(jupyterlab):
         page.locator(".jp-NotebookPanel .jp-CodeCell").nth(3).scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENSHOTS / "chapter-untrusted.png"), full_page=False)
         assert not off_box, off_box
+
+
+def test_trusted_chapter_draws_the_step_through_from_its_saved_state(jupyterlab):
+    """Opened trusted before any cell ran: the step-through widget comes back from the widget state
+    the headless run stored, instead of "Error displaying widget: model not found"."""
+    base, token, _, _ = jupyterlab
+    with _jupyterlab_page(base, token, TRUSTED, "trusted-failure.png", width=1280) as (page, _):
+        page.wait_for_selector(".jp-NotebookPanel .workshop-stepper", timeout=60_000)
+        stepper = page.locator(".jp-NotebookPanel .workshop-stepper")
+        assert "Step 1/8" in stepper.inner_text()
+        assert page.locator(".jp-NotebookPanel ol.workshop-steps").count() == 0     # the widget, not its fallback
+        assert "Error displaying widget" not in page.locator(".jp-NotebookPanel").inner_text()
+        stepper.scroll_into_view_if_needed()
+        page.screenshot(path=str(SCREENSHOTS / "chapter-trusted-stepper.png"), full_page=False)
 
 
 @pytest.mark.timeout(600)
