@@ -42,6 +42,14 @@ def mermaid_script() -> Path:
     raise ExportFailed(f"mermaid's browser build ({SCRIPT}) is missing: looked in " + ", ".join(map(str, candidates)))
 
 
+def mermaid_available() -> bool:
+    try:
+        mermaid_script()
+        return True
+    except ExportFailed:
+        return False
+
+
 def _inline_safe(script: str) -> str:
     # A "</script" inside the code would end the inline <script> element early.
     return script.replace("</script", "<\\/script")

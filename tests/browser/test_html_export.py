@@ -10,25 +10,17 @@ import pytest
 from helpers import diagrams
 from helpers.config import PROJECT_ROOT
 from helpers.display import stepper
-from helpers.export import ExportFailed, export_html, mermaid_script
+from helpers.export import export_html, mermaid_available
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = PROJECT_ROOT / "build" / "browser"
-
-
-def _mermaid_installed() -> bool:
-    try:
-        mermaid_script()
-        return True
-    except ExportFailed:
-        return False
 
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(),
                        reason=f"{CHROMIUM} is missing: apt-get install -y chromium fonts-liberation"),
-    pytest.mark.skipif(not _mermaid_installed(), reason="mermaid's browser build is missing: make mermaid-js"),
+    pytest.mark.skipif(not mermaid_available(), reason="mermaid's browser build is missing: make mermaid-js"),
 ]
 
 

@@ -7,18 +7,10 @@ import nbformat
 import pytest
 
 from helpers import diagrams
-from helpers.export import ExportFailed, export_html, mermaid_script
+from helpers.export import ExportFailed, export_html, mermaid_available
 
 
-def _mermaid_installed() -> bool:
-    try:
-        mermaid_script()
-        return True
-    except ExportFailed:
-        return False
-
-
-needs_mermaid = pytest.mark.skipif(not _mermaid_installed(), reason="mermaid's browser build is missing: make mermaid-js")
+needs_mermaid = pytest.mark.skipif(not mermaid_available(), reason="mermaid's browser build is missing: make mermaid-js")
 
 
 @pytest.fixture
