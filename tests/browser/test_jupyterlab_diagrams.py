@@ -79,6 +79,8 @@ def jupyterlab(tmp_path_factory):
     # state the headless run stored in the notebook (no kernel has it yet).
     from nbformat.sign import NotebookNotary
     trusted = nbformat.read(CHAPTER, as_version=4)
+    # Signatures are per content: an identical copy would make the untrusted chapter trusted too.
+    trusted.metadata["workshop_test_copy"] = "trusted"
     (state / "data").mkdir(mode=0o700)
     NotebookNotary(data_dir=str(state / "data")).sign(trusted)
     nbformat.write(trusted, root / TRUSTED)
