@@ -71,7 +71,9 @@ mermaid-js:
 
 # mermaid-js, not node-deps: the export needs mermaid's browser build only. With tools/mermaid installed
 # (make node-deps) and chromium, the run also turns its diagrams into PNGs for untrusted viewers.
-run: $(STAMP) mermaid-js
+# The two downloads run side by side (-j2): they do not depend on each other.
+run:
+	@$(MAKE) --no-print-directory -j2 venv mermaid-js
 	@$(PY) -m helpers lab up
 	@$(PY) -m helpers run
 
