@@ -8,8 +8,9 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 help:
 	@echo "make run        start the embedded lab and run the whole tutorial headless (build/executed, build/html)"
+	@echo "make mermaid-js mermaid's browser build for the HTML export (npm pack; make run does it)"
 	@echo "make test       the whole test suite (what CI runs)"
-	@echo "make lab        start the lab and JupyterLab on 127.0.0.1"
+	@echo "make lab        start the lab and JupyterLab on 127.0.0.1; prints the URL that opens the chapter"
 	@echo "make notebooks  re-execute the notebooks in place against the lab (the committed outputs)"
 	@echo "make diagrams   render diagrams/*.mmd to SVG"
 	@echo "make apiserver  build the real kube-apiserver and etcd from the Go module proxy"
