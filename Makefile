@@ -4,12 +4,13 @@ PY := .venv/bin/python
 STAMP := .venv/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-apiserver lab diagrams bench clean system-deps node-deps apiserver notebooks help venv
+.PHONY: mermaid-js run test test-apiserver lab diagrams bench clean system-deps node-deps apiserver notebooks help venv
 
 help:
 	@echo "make run        start the embedded lab and run the whole tutorial headless (build/executed, build/html)"
+	@echo "make mermaid-js mermaid's browser build for the HTML export (npm pack; make run does it)"
 	@echo "make test       the whole test suite (what CI runs)"
-	@echo "make lab        start the lab and JupyterLab on 127.0.0.1"
+	@echo "make lab        start the lab and JupyterLab on 127.0.0.1; prints the URL that opens the chapter"
 	@echo "make notebooks  re-execute the notebooks in place against the lab (the committed outputs)"
 	@echo "make diagrams   render diagrams/*.mmd to SVG"
 	@echo "make apiserver  build the real kube-apiserver and etcd from the Go module proxy"
@@ -17,11 +18,25 @@ help:
 	@echo "make bench      run the benchmarks side by side"
 	@echo "make clean      stop the lab and remove build outputs (keeps .venv)"
 
-# The virtual environment is rebuilt only when pyproject.toml changes.
+# The virtual environment is rebuilt only when pyproject.toml changes. uv installs it in seconds: the uv on
+# PATH, else one pip puts in .cache/uv (no ensurepip, no pip in the venv); plain venv + pip when neither works.
+UV_HOME := .cache/uv
+# uv does not compile bytecode and this Makefile stops Python from caching it, so the akeyless SDK's
+# 1,300 modules would be compiled from source at every kernel start (about 6 s): compile that one
+# package at install time (about 4 s, once). Found without importing it.
+export AKEYLESS_DIR := import importlib.util as u; print(u.find_spec("akeyless").submodule_search_locations[0])
 $(STAMP): pyproject.toml
-	@test -x $(PY) || python3 -m venv .venv
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	@uv="$$(command -v uv || true)"; \
+	 if [ -z "$$uv" ] && { test -x $(UV_HOME)/bin/uv || python3 -m pip install -q --disable-pip-version-check \
+	        --root-user-action=ignore --target $(UV_HOME) uv >/dev/null 2>&1; }; then uv=$(UV_HOME)/bin/uv; fi; \
+	 if [ -n "$$uv" ]; then \
+	   echo "installing the Python packages into .venv with uv"; \
+	   { test -x $(PY) || $$uv venv -q .venv; } && $$uv pip install -q --python $(PY) -e '.[test]' && \
+	   $(PY) -m compileall -q -j0 "$$($(PY) -c "$$AKEYLESS_DIR")" >/dev/null; \
+	 else \
+	   echo "installing the Python packages into .venv with pip (uv is not available)"; \
+	   { test -x $(PY) || python3 -m venv .venv; } && $(PY) -m pip install -q --disable-pip-version-check -e '.[test]'; \
+	 fi
 	@touch $@
 
 venv: $(STAMP)
@@ -43,9 +58,25 @@ tools/mermaid/node_modules/.installed: tools/mermaid/package.json tools/mermaid/
 
 node-deps: tools/mermaid/node_modules/.installed
 
-run: $(STAMP) node-deps
-	$(PY) -m helpers lab up
-	$(PY) -m helpers run
+# mermaid's browser build alone (one package, no puppeteer): all the HTML export needs. Skipped when
+# tools/mermaid is fully installed or the pinned version is already unpacked.
+MERMAID_VERSION := $(shell sed -n 's/.*"mermaid": *"\([^"]*\)".*/\1/p' tools/mermaid/package.json)
+MERMAID_JS := .cache/mermaid-js/mermaid-$(MERMAID_VERSION)/package/dist/mermaid.min.js
+mermaid-js:
+	@if [ ! -f tools/mermaid/node_modules/mermaid/dist/mermaid.min.js ] && [ ! -f $(MERMAID_JS) ]; then \
+	   echo "fetching mermaid $(MERMAID_VERSION)'s browser build (npm pack)"; \
+	   dir=$$(dirname $$(dirname $$(dirname $(MERMAID_JS)))); mkdir -p $$dir && \
+	   tarball=$$(cd $$dir && npm pack --silent mermaid@$(MERMAID_VERSION)) && \
+	   tar -xzf $$dir/$$tarball -C $$dir package/dist/mermaid.min.js package/LICENSE && rm -f $$dir/$$tarball; \
+	 fi
+
+# mermaid-js, not node-deps: the export needs mermaid's browser build only. With tools/mermaid installed
+# (make node-deps) and chromium, the run also turns its diagrams into PNGs for untrusted viewers.
+# The two downloads run side by side (-j2): they do not depend on each other.
+run:
+	@$(MAKE) --no-print-directory -j2 venv mermaid-js
+	@$(PY) -m helpers lab up
+	@$(PY) -m helpers run
 
 notebooks: $(STAMP) node-deps
 	$(PY) -m helpers lab up
@@ -60,9 +91,15 @@ test: $(STAMP) system-deps node-deps
 	   WORKSHOP_LAB_KUBE=apiserver $(PY) -m pytest tests/lab tests/contract; \
 	 else echo "(the real kube-apiserver is not built: run 'make apiserver' to test the emulator against it)"; fi
 
+# JupyterLab serves notebooks/ and opens on the first chapter: the URL it prints goes straight there.
+# Root (containers, dev containers) needs --allow-root; kernels talk over private Unix sockets.
+CHAPTER := $(notdir $(firstword $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))))
 lab: $(STAMP)
-	$(PY) -m helpers lab up
-	$(PY) -m jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks
+	@$(PY) -m helpers lab up
+	@echo "Starting JupyterLab on 127.0.0.1: open the http://127.0.0.1:.../lab/tree/$(CHAPTER)?token=... URL it prints (Ctrl-C stops it)."
+	$(PY) -m jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks \
+	  --LabApp.default_url=/lab/tree/$(CHAPTER) --KernelManager.transport=ipc \
+	  $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 diagrams: $(STAMP) system-deps node-deps
 	bash tools/mermaid/render.sh

@@ -5,8 +5,9 @@ A notebook never edits Mermaid text: it asks for a diagram with a step lit,
     diagrams.show("kubernetes-auth-flow", "token-review")      # arrow 3 lit, 1-2 done, 4-8 muted
     diagrams.show("kubernetes-auth-flow", 3)                   # the same, by its number
 
-and the returned Diagram renders itself: `text/vnd.mermaid` (JupyterLab draws it offline), a stable
-one-line `text/plain` for headless runs, and `image/svg+xml` when mmdc + chromium are installed.
+and the returned Diagram renders itself: `text/vnd.mermaid` (JupyterLab draws it offline) and a stable
+one-line `text/plain` for headless runs; `image/svg+xml` too with WORKSHOP_DIAGRAM_SVG=1 when mmdc +
+chromium are installed. Headless runs replace the Mermaid outputs by PNGs afterwards (helpers.tutorial).
 
 Lighting is done by APPENDING lines (classDef + class on node and edge ids), never by editing the
 diagram's own lines, except for sequence diagrams, which have no classes: there the lit messages,
@@ -70,7 +71,7 @@ class Diagram:
     lit: tuple[str, ...] = ()
     lit_nodes: tuple[str, ...] | None = None   # None: the endpoints of the lit arrows
     caption: str = ""
-    svg_policy: str | None = field(default=None, compare=False)  # None: WORKSHOP_DIAGRAM_SVG or auto
+    svg_policy: str | None = field(default=None, compare=False)  # None: WORKSHOP_DIAGRAM_SVG (default off)
 
     # -- structure ---------------------------------------------------------------------------------
     @property
@@ -220,8 +221,11 @@ class Diagram:
         return renderer.render(self.mermaid, "svg").decode()
 
     def _want_svg(self) -> bool:
-        policy = (self.svg_policy or os.environ.get("WORKSHOP_DIAGRAM_SVG", "auto")).lower()
-        if policy in ("0", "no", "off", "false"):
+        # Off unless asked for: JupyterLab draws the Mermaid text itself (and ranks it above SVG), and
+        # a headless run turns its diagrams into PNGs in one batch (helpers.tutorial), so an SVG per
+        # output would cost a browser start each for a picture nobody sees.
+        policy = (self.svg_policy or os.environ.get("WORKSHOP_DIAGRAM_SVG", "off")).lower()
+        if policy not in ("1", "yes", "on", "true", "auto"):
             return False
         return _renderer() is not None
 
@@ -347,12 +351,24 @@ def via_mermaid_py(diagram: "Diagram | str" = FLOW, settings: Settings | None = 
 
 @dataclass(frozen=True)
 class MermaidPyDrawing:
-    """A mermaid-py drawing with a stable one-line text form (its own repr is a memory address)."""
+    """A mermaid-py drawing with a stable one-line text form (its own repr is a memory address).
+
+    Shown as the PNG mermaid-py fetched alongside its SVG: its `_repr_html_` is that SVG inline,
+    whose HTML labels JupyterLab's sanitizer strips from untrusted notebooks (jumbled text), and
+    which the page's styles restyle even when trusted."""
 
     diagram: "Diagram"
     drawing: object
     server: str
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/plain": f"{self.diagram.describe()} (drawn by mermaid-py through the lab's local renderer)",
-                "text/html": self.drawing._repr_html_()}
+        import base64
+
+        from .mmdc import PNG_SCALE
+        text = f"{self.diagram.describe()} (drawn by mermaid-py through the lab's local renderer)"
+        png = getattr(getattr(self.drawing, "img_response", None), "content", b"")
+        if not png.startswith(b"\x89PNG"):
+            return {"text/plain": text, "text/html": self.drawing._repr_html_()}
+        width = int.from_bytes(png[16:20], "big") // PNG_SCALE
+        return ({"image/png": base64.b64encode(png).decode(), "text/plain": text},
+                {"image/png": {"width": width}})

@@ -6,6 +6,7 @@ Only this module and diagrams.py import IPython or ipywidgets.
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -22,18 +23,72 @@ def mask_secret(value: str | None, reveal: bool = False) -> str:
     return f"{MASK} ({len(value)} chars)"
 
 
+# A run of this many characters with no space is a token, a key or base64. In a table cell it must be
+# allowed to break anywhere, or the column (and the output) grows as wide as the token; only the run
+# itself gets that, so the words around it still wrap at their spaces. Outside tables
+# overflow-wrap:break-word is enough: a word moves to the next line whole, and breaks only if longer.
+LONG_RUN = re.compile(r"\S{64,}")
+CELL = "text-align:left;vertical-align:top"
+# Only properties (and values) JupyterLab's sanitizer keeps, so untrusted outputs wrap the same way.
+WRAP = "white-space:pre-wrap;overflow-wrap:break-word"
+BREAK_ANYWHERE = "word-break:break-all"
+
+
+def readable_json(text: str) -> str | None:
+    """A JSON object or array given as text, indented and with its characters rather than \\u escapes
+    (a masked value is "••••", not "\\u2022\\u2022"); None when the text is not one."""
+    stripped = text.strip()
+    if not stripped[:1] in ("{", "["):
+        return None
+    try:
+        value = json.loads(stripped)
+    except ValueError:
+        return None
+    return json.dumps(value, indent=1, ensure_ascii=False)
+
+
+def breakable(text: str) -> str:
+    """Escaped text whose long runs (tokens) may break anywhere; everything else breaks at spaces."""
+    out, last = [], 0
+    for match in LONG_RUN.finditer(text):
+        out += [html.escape(text[last:match.start()]),
+                f"<span style='{BREAK_ANYWHERE}'>{html.escape(match.group(0))}</span>"]
+        last = match.end()
+    return "".join(out) + html.escape(text[last:])
+
+
+def value_html(value: Any) -> str:
+    """One table value as HTML that fits the page: JSON indented, long tokens broken anywhere,
+    sentences as prose, other values as code."""
+    text = value if isinstance(value, str) else str(value)
+    pretty = readable_json(text) if isinstance(value, str) else None
+    if pretty is not None or "\n" in text:
+        return f"<pre style='{WRAP};margin:0'>{breakable(pretty or text)}</pre>"
+    if len(text.split()) >= 4:      # a sentence (an explanation): prose, not code
+        return f"<span style='{WRAP}'>{breakable(text)}</span>"
+    return f"<code style='{WRAP}'>{breakable(text)}</code>"
+
+
+def _label_wrap(label: str) -> str:
+    # Short labels stay on one line (a squeezed column would split "signing-key" at its hyphen).
+    return "white-space:nowrap" if len(label) <= 32 else WRAP
+
+
 def html_table(rows: Iterable[tuple[str, Any]], header: tuple[str, ...] | None = None) -> str:
-    head = ""
-    if header:
-        head = "<tr>" + "".join(f"<th style='text-align:left'>{html.escape(h)}</th>" for h in header) + "</tr>"
+    """A table of label/value rows (or wider rows). Every table gets a header row: `header`, or
+    field/value (then detail columns) when the caller gives none."""
+    rows = [row if isinstance(row, (tuple, list)) else (row,) for row in rows]
+    width = max((len(row) for row in rows), default=2)
+    if not header:
+        header = ("field", "value", *(f"detail {n}" if width > 3 else "detail" for n in range(1, width - 1)))[:width]
+    head = "<tr>" + "".join(f"<th style='{CELL}'>{html.escape(h)}</th>" for h in header) + "</tr>"
     body = []
-    for row in rows:
-        cells = row if isinstance(row, (tuple, list)) else (row,)
+    for cells in rows:
         body.append("<tr>" + "".join(
-            f"<td style='text-align:left;vertical-align:top'><code>{html.escape(str(c))}</code></td>"
-            if i else f"<td style='text-align:left;vertical-align:top'><b>{html.escape(str(c))}</b></td>"
+            f"<td style='{CELL}'>{value_html(c)}</td>" if i
+            else f"<td style='{CELL};{_label_wrap(str(c))}'><b>{html.escape(str(c))}</b></td>"
             for i, c in enumerate(cells)) + "</tr>")
-    return f"<table>{head}{''.join(body)}</table>"
+    return f"<table style='max-width:100%'>{head}{''.join(body)}</table>"
 
 
 class Result:
@@ -134,7 +189,7 @@ class Failure(Result):
         status = f" <span style='color:#555'>({html.escape(str(self.status))})</span>" if self.status else ""
         return (f"<div style='border-left:4px solid #c62828;background:#ffebee;padding:6px 10px'>"
                 f"<b style='color:#c62828'>✘ {html.escape(self.kind)}</b>{status}"
-                f"<pre style='white-space:pre-wrap;margin:4px 0;background:none'>{html.escape(self.message)}</pre>"
+                f"<pre style='{WRAP};margin:4px 0;background:none'>{html.escape(self.message)}</pre>"
                 f"{hint}</div>")
 
 
@@ -193,8 +248,8 @@ class Stepper:
 
     details values may be a Result, a caught exception (shown as a Failure), an HTML string, or any
     object with a rich repr. Steps without details say what travels there and that it has not run.
-    Widget callbacks never fire in headless runs (papermill, nbval), so displaying a Stepper also
-    prints a plain-text log of every step.
+    Widget callbacks never fire in headless runs (papermill, nbval), and untrusted notebooks and the
+    HTML export cannot run widgets: the displayed bundle also carries every step as HTML and text.
     """
 
     def __init__(self, diagram: Any = "kubernetes-auth-flow", details: dict[str, Any] | None = None,
@@ -326,10 +381,35 @@ class Stepper:
         detail = self.detail_html(heading=False)    # the heading is already above the picture
         self._detail.outputs = (_display_data({"text/html": detail, "text/plain": _text_of(detail)}),)
 
+    # -- what frontends without the widget show ---------------------------------------------------
+    def steps_html(self) -> str:
+        """Every step as a numbered list: what travels there and what happened, wrapping at word
+        boundaries. Shown by untrusted notebooks, the HTML export and anything without widgets."""
+        items = []
+        for index in range(len(self.stops)):
+            parts = [f"<b>{html.escape(self.heading(index))}</b>"]
+            parts += [f"<br/><span style='color:#555'>What travels: {html.escape(text)}</span>"
+                      for text in self.carries(index)]
+            outcome = self.log_line(index).split(" | ", 1)[1]
+            style = "color:#777;font-style:italic" if outcome == "not run" else ""
+            outcome = "not run yet in this notebook" if outcome == "not run" else outcome
+            parts.append(f"<br/><span style='{WRAP}{';' + style if style else ''}'>{html.escape(outcome)}</span>")
+            items.append(f"<li style='margin-bottom:6px'>{''.join(parts)}</li>")
+        note = ("<p style='color:#555'>The step-through: run this cell in JupyterLab for Prev/Next buttons "
+                "and the diagram lit step by step.</p>")
+        return f"{note}<ol class='workshop-steps'>{''.join(items)}</ol>"
+
+    def fallback_bundle(self, model_id: str) -> dict:
+        """The widget's MIME bundle: the live view for JupyterLab, then the steps as HTML (untrusted
+        notebooks, the HTML export) and as text (headless logs) instead of the widget's repr."""
+        return {"application/vnd.jupyter.widget-view+json": {"version_major": 2, "version_minor": 0,
+                                                              "model_id": model_id},
+                "text/html": self.steps_html(),
+                "text/plain": repr(self)}
+
     def _ipython_display_(self) -> None:
         from IPython.display import display
-        display(self.widget())
-        print(self.log())
+        display(self.fallback_bundle(self.widget().model_id), raw=True)
 
 
 def _display_data(bundle: dict[str, str]) -> dict:
@@ -339,7 +419,6 @@ def _display_data(bundle: dict[str, str]) -> dict:
 
 def _text_of(value: Any) -> str:
     if isinstance(value, str):
-        import re
         return html.unescape(re.sub(r"<[^>]+>", "", value)).strip() or "(empty)"
     summary = getattr(value, "summary", None)
     if callable(summary):

@@ -1,69 +1,95 @@
-"""Export notebooks to HTML that shows its diagrams with no internet.
+"""Export notebooks to HTML that works opened from disk (file://) with no network at all.
 
-nbconvert's lab template loads mermaid from a CDN when the page opens, and its `mermaid_js_url`
-trait is not configurable from the command line, so this sets it through the Python API and copies
-mermaid's ESM build (tools/mermaid/node_modules/mermaid) next to the HTML. The ELK layout URL is
-emptied: the template awaits that import before drawing anything, and offline it never resolves.
+nbconvert's lab template loads require.js, MathJax, the widget manager and mermaid (an ES module)
+from CDNs when the page opens, and ES modules do not load from file:// anyway. The `offline`
+template (helpers/templates/offline) drops the CDN scripts and inlines mermaid's classic build
+(`mermaid.min.js`), so every diagram is drawn by the page itself whether or not mmdc rendered
+images at run time. Widgets show the HTML they carry for frontends that cannot run them.
 """
 from __future__ import annotations
 
 import argparse
-import shutil
+import json
 import sys
 from pathlib import Path
 
 from .config import PROJECT_ROOT
 from .errors import LabError
 
-MERMAID_DIST = PROJECT_ROOT / "tools" / "mermaid" / "node_modules" / "mermaid" / "dist"
-VENDOR_DIR = "vendor/mermaid"
-ENTRY = "mermaid.esm.min.mjs"
-CHUNKS = Path("chunks") / "mermaid.esm.min"
+TOOLS_DIR = PROJECT_ROOT / "tools" / "mermaid"
+TEMPLATES = Path(__file__).parent / "templates"
+SCRIPT = "mermaid.min.js"
+# `make mermaid-js` unpacks the mermaid package alone here when tools/mermaid's full install is absent.
+CACHE = PROJECT_ROOT / ".cache" / "mermaid-js"
 
 
 class ExportFailed(LabError):
-    hint = "install the vendored mermaid with `cd tools/mermaid && PUPPETEER_SKIP_DOWNLOAD=1 npm ci`"
+    hint = "fetch mermaid's browser build with `make mermaid-js` (or install tools/mermaid with `make node-deps`)"
 
 
-def vendor_mermaid(out_dir: Path, dist: Path = MERMAID_DIST) -> Path:
-    """Copy mermaid's ESM entry and its chunks (no source maps) to out_dir/vendor/mermaid."""
-    entry = dist / ENTRY
-    if not entry.is_file() or not (dist / CHUNKS).is_dir():
-        raise ExportFailed(f"mermaid's ESM build is missing: {entry}")
-    target = out_dir / VENDOR_DIR
-    (target / CHUNKS).mkdir(parents=True, exist_ok=True)
-    shutil.copy2(entry, target / ENTRY)
-    for chunk in (dist / CHUNKS).glob("*.mjs"):
-        destination = target / CHUNKS / chunk.name
-        if not destination.exists() or destination.stat().st_mtime < chunk.stat().st_mtime:
-            shutil.copy2(chunk, destination)
-    return target / ENTRY
+def mermaid_version() -> str:
+    """The mermaid version tools/mermaid/package.json pins (the one mmdc and the export use)."""
+    return json.loads((TOOLS_DIR / "package.json").read_text())["dependencies"]["mermaid"]
+
+
+def mermaid_script() -> Path:
+    """mermaid's classic (non-module) browser build: from tools/mermaid's install, else from the cache."""
+    candidates = [TOOLS_DIR / "node_modules" / "mermaid" / "dist" / SCRIPT,
+                  CACHE / f"mermaid-{mermaid_version()}" / "package" / "dist" / SCRIPT]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise ExportFailed(f"mermaid's browser build ({SCRIPT}) is missing: looked in " + ", ".join(map(str, candidates)))
+
+
+def mermaid_available() -> bool:
+    try:
+        mermaid_script()
+        return True
+    except ExportFailed:
+        return False
+
+
+def _inline_safe(script: str) -> str:
+    # A "</script" inside the code would end the inline <script> element early.
+    return script.replace("</script", "<\\/script")
 
 
 def export_html(notebook_path: str | Path, out_dir: str | Path) -> Path:
-    """Write out_dir/<notebook>.html (lab template) with mermaid served from out_dir/vendor/mermaid."""
+    """Write out_dir/<notebook>.html: self-contained, drawing its diagrams with the inlined mermaid."""
     import nbformat
     from nbconvert import HTMLExporter
 
     notebook_path, out_dir = Path(notebook_path), Path(out_dir)
     if not notebook_path.is_file():
         raise ExportFailed(f"no notebook at {notebook_path}", hint="give the path of an .ipynb file")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    vendor_mermaid(out_dir)
-    exporter = HTMLExporter(template_name="lab")
-    # Relative, so the folder can be moved or served from anywhere.
-    exporter.mermaid_js_url = f"./{VENDOR_DIR}/{ENTRY}"
-    exporter.mermaid_layout_elk_js_url = ""
     notebook = nbformat.read(notebook_path, as_version=4)
-    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": notebook_path.stem}})
+    # The saved widget state is for JupyterLab; the page shows each widget's HTML fallback instead.
+    notebook.metadata.pop("widgets", None)
+    exporter = HTMLExporter(template_name="offline", extra_template_basedirs=[str(TEMPLATES)])
+    resources = {"metadata": {"name": notebook_path.stem}, "offline_mermaid": ""}
+    if _has_mermaid(notebook):
+        resources["offline_mermaid"] = _inline_safe(mermaid_script().read_text(encoding="utf-8"))
+    body, _ = exporter.from_notebook_node(notebook, resources=resources)
+    out_dir.mkdir(parents=True, exist_ok=True)
     out = out_dir / f"{notebook_path.stem}.html"
     out.write_text(body, encoding="utf-8")
     return out
 
 
+def _has_mermaid(notebook) -> bool:
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and "```mermaid" in cell.source:
+            return True
+        for output in cell.get("outputs", []):
+            if "text/vnd.mermaid" in output.get("data", {}):
+                return True
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.export",
-                                     description="Export notebooks to offline HTML (diagrams included).")
+                                     description="Export notebooks to HTML that opens from disk, offline (diagrams included).")
     parser.add_argument("notebooks", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "build" / "html")
     args = parser.parse_args(argv)

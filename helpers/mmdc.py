@@ -25,6 +25,7 @@ CACHE_DIR = PROJECT_ROOT / ".cache" / "diagrams"
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 FORMATS = ("svg", "png")
 RENDER_TIMEOUT = 120.0
+PNG_SCALE = 2           # PNGs are drawn at twice their CSS size, so they stay sharp on dense screens
 
 
 class RendererMissing(LabError):
@@ -111,7 +112,7 @@ class MermaidCLI:
             if len(sources) > 1:
                 cmd += ["-e", fmt]
             if fmt == "png":
-                cmd += ["-s", "2", "-b", "white"]
+                cmd += ["-s", str(PNG_SCALE), "-b", "white"]
             env = dict(os.environ, PUPPETEER_SKIP_DOWNLOAD="1", PUPPETEER_EXECUTABLE_PATH=str(self.chromium))
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=RENDER_TIMEOUT, env=env,

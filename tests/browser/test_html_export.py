@@ -1,10 +1,7 @@
-"""The exported HTML draws its diagrams in chromium with every non-loopback request blocked."""
+"""The exported HTML opened as people open a file (file://), with every request blocked: it draws
+all its diagrams, keeps the line breaks in their labels and shows the step-through as steps."""
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
-import urllib.parse
 from pathlib import Path
 
 import nbformat
@@ -12,66 +9,73 @@ import pytest
 
 from helpers import diagrams
 from helpers.config import PROJECT_ROOT
-from helpers.export import ENTRY, MERMAID_DIST, export_html
+from helpers.display import stepper
+from helpers.export import export_html, mermaid_available
 
 CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = PROJECT_ROOT / "build" / "browser"
+
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not Path(CHROMIUM).exists(),
                        reason=f"{CHROMIUM} is missing: apt-get install -y chromium fonts-liberation"),
-    pytest.mark.skipif(not (MERMAID_DIST / ENTRY).exists(), reason="tools/mermaid not installed (npm ci)"),
+    pytest.mark.skipif(not mermaid_available(), reason="mermaid's browser build is missing: make mermaid-js"),
 ]
 
 
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+def _chapter_like_notebook(path: Path) -> Path:
+    """Every diagram the chapter shows (Mermaid text only: no renderer ran), a mermaid fence in a
+    markdown cell, and the step-through's output as a headless run stores it."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell("```mermaid\nflowchart LR\n    A[Pod<br/>starts] --> B[ESO]\n```"))
+    shown = [diagrams.show(name) for name in diagrams.names()] + [diagrams.show(diagrams.FLOW, "role-check")]
+    for count, diagram in enumerate(shown, start=1):
+        cell = nbformat.v4.new_code_cell(f"diagrams.show({diagram.name!r})", execution_count=count)
+        cell.outputs = [nbformat.v4.new_output("display_data", data=diagram.bundle(svg=False))]
+        nb.cells.append(cell)
+    walk = stepper(diagrams.FLOW, {"auth-request": "<b>POST /auth</b> sent with the akeyless-auth-sa token"})
+    cell = nbformat.v4.new_code_cell("stepper()", execution_count=len(shown) + 1)
+    cell.outputs = [nbformat.v4.new_output("display_data", data=walk.fallback_bundle("model-id-from-a-run"))]
+    nb.cells.append(cell)
+    nbformat.write(nb, path)
+    return path
 
 
-def test_exported_html_renders_diagrams_offline(tmp_path):
+def test_exported_html_draws_every_diagram_from_disk_with_the_network_cut(tmp_path):
     from playwright.sync_api import sync_playwright
 
-    nb = nbformat.v4.new_notebook()
-    nb.cells.append(nbformat.v4.new_markdown_cell("```mermaid\nflowchart LR\n    A[Pod] --> B[ESO]\n```"))
-    cell = nbformat.v4.new_code_cell("diagrams.show('kubernetes-auth-flow', 'role-check')", execution_count=1)
-    cell.outputs = [nbformat.v4.new_output(
-        "display_data", data=diagrams.show("kubernetes-auth-flow", "role-check").bundle(svg=False))]
-    nb.cells.append(cell)
-    nbformat.write(nb, tmp_path / "chapter.ipynb")
-    page_path = export_html(tmp_path / "chapter.ipynb", tmp_path / "html")
+    page_path = export_html(_chapter_like_notebook(tmp_path / "chapter.ipynb"), tmp_path / "html")
+    expected = page_path.read_text().count('<pre class="mermaid">')
+    assert expected == len(diagrams.names()) + 2
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(_Quiet, directory=str(page_path.parent)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    blocked: list[str] = []
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-            try:
-                page = browser.new_page(viewport={"width": 1200, "height": 1600})
+            def nothing_leaves(route):
+                if route.request.url.startswith(page_path.parent.as_uri()):
+                    return route.continue_()
+                requests.append(route.request.url)
+                return route.abort()
 
-                def only_loopback(route):
-                    if route.request.url.startswith(base):
-                        return route.continue_()
-                    blocked.append(route.request.url)
-                    return route.abort()
-
-                page.route("**/*", only_loopback)
-                page.goto(f"{base}/{page_path.name}")
-                page.wait_for_function(
-                    "() => document.querySelectorAll('.jp-RenderedMermaid svg, .jp-RenderedMermaid img').length >= 2",
-                    timeout=30_000)
-                assert page.locator(".jp-mod-warning").count() == 0
-                img = page.locator(".jp-RenderedMermaid").nth(1).locator("img")
-                svg = urllib.parse.unquote(img.get_attribute("src").split(",", 1)[1])
-                assert 'data-id="role-check"' in svg and "stroke:#e65100" in svg
-                out = PROJECT_ROOT / "build" / "browser"
-                out.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(out / "html-export.png"), full_page=True)
-            finally:
-                browser.close()
-    finally:
-        server.shutdown()
-    assert not [u for u in blocked if "mermaid" in u], blocked
+            page.route("**/*", nothing_leaves)
+            page.goto(page_path.as_uri())
+            page.wait_for_function(f"() => document.querySelectorAll('.jp-RenderedMermaid').length >= {expected}",
+                                   timeout=60_000)
+            assert page.locator(".jp-mod-warning").count() == 0
+            assert page.locator(".jp-RenderedMermaid figure svg").count() == expected
+            labels = page.locator(".jp-RenderedMermaid").first.inner_text()
+            assert "Pod" in labels and "starts" in labels and "Podstarts" not in labels
+            flow = page.locator(".jp-RenderedMermaid").nth(len(diagrams.names()) + 1).inner_html()
+            assert 'data-id="role-check"' in flow and "e65100" in flow
+            steps = page.locator("ol.workshop-steps li")
+            assert steps.count() == 8
+            assert "POST /auth sent with the akeyless-auth-sa token" in steps.nth(1).inner_text()
+            assert "VBox(" not in page.inner_text("body")
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / "html-export.png"), full_page=True)
+        finally:
+            browser.close()
+    assert requests == []

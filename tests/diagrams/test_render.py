@@ -118,8 +118,10 @@ def test_cache_serves_the_second_render(mmdc):
     assert mmdc.render(source) == first
 
 
-def test_bundle_carries_svg_when_a_renderer_exists(mmdc, monkeypatch):
+def test_bundle_carries_svg_when_asked_and_a_renderer_exists(mmdc, monkeypatch):
     monkeypatch.setattr(diagrams, "_renderer", lambda quiet=False: mmdc)
+    assert "image/svg+xml" not in diagrams.show(FLOW, "role-check")._repr_mimebundle_()     # off by default
+    monkeypatch.setenv("WORKSHOP_DIAGRAM_SVG", "1")
     bundle = diagrams.show(FLOW, "role-check")._repr_mimebundle_()
     assert set(bundle) == {"text/vnd.mermaid", "text/plain", "image/svg+xml"}
     assert 'data-id="role-check"' in bundle["image/svg+xml"]
