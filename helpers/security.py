@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from . import eso, failures, tokens
 from .display import Note, Result
+from .errors import LabOnly
 
 
 def no_static_secrets(chapter) -> Note:
@@ -74,8 +75,12 @@ def expiry(chapter) -> Note:
     if not chapter.session.movable_clock:
         return Note("expiry: not run on this target (its clock cannot be moved): wait for the token's exp, "
                     "or revoke it as above", title="expiry")
-    with chapter.session.clock.moved(jump):
-        expired = chapter.authenticate(token)
+    try:
+        with chapter.session.clock.moved(jump):
+            expired = chapter.authenticate(token)
+    except LabOnly as exc:      # a lab that a workshop room shares keeps its clock
+        return Note(f"expiry: not run on this lab ({exc.message}): wait for the token's exp, or revoke it as above",
+                    title="expiry")
     fresh = chapter.authenticate(chapter.fresh_token())
     return Note(f"{jump} s later (exp plus the API server's 60 s leeway) the token is refused; the clock is back "
                 "to real time and a fresh token works",
