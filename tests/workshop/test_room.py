@@ -23,7 +23,7 @@ def test_three_concurrent_chapter_runs_pass_and_the_board_follows(at_start, tmp_
         outputs = json.dumps([c.get("outputs", []) for c in executed["cells"] if c["cell_type"] == "code"])
         assert '"output_type": "error"' not in outputs
         assert f"/{name}/app/db-password" in outputs and "/demo/app" not in outputs
-        assert "expired token: not run on this target: a workshop room of 3 attendees shares this lab" in outputs
+        assert "expiry: not run on this lab (a workshop room of 3 attendees shares this lab" in outputs
 
     board = progress.board(conn)
     for a in room:
