@@ -4,7 +4,7 @@ PY := .venv/bin/python
 STAMP := .venv/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-apiserver lab diagrams bench clean system-deps node-deps apiserver notebooks help venv
+.PHONY: run test test-apiserver lab diagrams bench clean system-deps node-deps apiserver eso real notebooks help venv
 
 help:
 	@echo "make run        start the embedded lab and run the whole tutorial headless (build/executed, build/html)"
@@ -12,7 +12,9 @@ help:
 	@echo "make lab        start the lab and JupyterLab on 127.0.0.1"
 	@echo "make notebooks  re-execute the notebooks in place against the lab (the committed outputs)"
 	@echo "make diagrams   render diagrams/*.mmd to SVG"
-	@echo "make apiserver  build the real kube-apiserver and etcd from the Go module proxy"
+	@echo "make apiserver  build the real kube-apiserver, kube-controller-manager and etcd from the Go module proxy"
+	@echo "make eso        build the real External Secrets Operator controller from the Go module proxy"
+	@echo "make real       build the whole real stack once (apiserver + eso) and print what it took"
 	@echo "make test-apiserver  the lab and contract tests against the real kube-apiserver"
 	@echo "make bench      run the benchmarks side by side"
 	@echo "make clean      stop the lab and remove build outputs (keeps .venv)"
@@ -67,9 +69,20 @@ lab: $(STAMP)
 diagrams: $(STAMP) system-deps node-deps
 	bash tools/mermaid/render.sh
 
-# The real kube-apiserver + etcd, built from the Go module proxy into ~/.cache/akeyless-workshop (skipped when present)
+# The real kube-apiserver, kube-controller-manager + etcd, built from the Go module proxy into
+# ~/.cache/akeyless-workshop (skipped when present)
 apiserver:
 	bash tools/k8s/build.sh
+
+# The real ESO controller and its CRDs, same cache (skipped when present)
+eso:
+	bash tools/eso/build.sh
+
+# The whole real stack, once: `lab up --kube apiserver` then runs ESO beside the real control plane
+real:
+	@start=$$(date +%s); \
+	 bash tools/k8s/build.sh && bash tools/eso/build.sh && \
+	 echo "make real: the real stack is built in $$(bash tools/k8s/build.sh --print-dir) and $$(bash tools/eso/build.sh --print-dir) ($$(( $$(date +%s) - start )) s; $$(du -sh $$(bash tools/k8s/build.sh --print-dir) $$(bash tools/eso/build.sh --print-dir) | awk '{print $$1}' | paste -sd+ -) of binaries)"
 
 # The contract suite against the real kube-apiserver (builds it first when missing: ~5 min cold)
 test-apiserver: $(STAMP) apiserver

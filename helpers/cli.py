@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from .config import Settings
-from .errors import LabError
+from .errors import ConfigError, LabError
 
 
 def _lab(args) -> int:
@@ -28,6 +28,18 @@ def _lab(args) -> int:
         return 0 if result.running else 3
     elif args.action == "clock":
         print(f"lab clock offset: {lab.advance_clock(args.seconds, settings):.0f} s")
+    elif args.action == "eso":
+        from .lab import eso_beside
+        if args.stop:
+            print(eso_beside.stop(settings.lab_dir).summary())
+        else:
+            if not args.kubeconfig:
+                raise ConfigError("`lab eso` needs the cluster to run beside",
+                                  hint="python -m helpers lab eso --kubeconfig ~/.kube/config [--context NAME]")
+            result = eso_beside.start(args.kubeconfig, args.context, settings.lab_dir)
+            print(result.summary())
+            for label, value in result.rows():
+                print(f"  {label:<22} {value}")
     return 0
 
 
@@ -55,10 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     lab = sub.add_parser("lab", help="the embedded lab")
-    lab.add_argument("action", choices=["up", "down", "status", "reset", "clock"])
+    lab.add_argument("action", choices=["up", "down", "status", "reset", "clock", "eso"])
     lab.add_argument("seconds", nargs="?", type=float, default=0, help="with `clock`: seconds to advance")
     lab.add_argument("--kube", choices=["emulator", "apiserver"], default=None,
                      help="the lab's Kubernetes side: the Python emulator (default) or the real kube-apiserver")
+    lab.add_argument("--kubeconfig", help="with `eso`: the cluster to run the real ESO controller beside")
+    lab.add_argument("--context", help="with `eso`: the kubeconfig context (default: its current context)")
+    lab.add_argument("--stop", action="store_true", help="with `eso`: stop the controller `lab eso` started")
     lab.set_defaults(func=_lab)
 
     doctor = sub.add_parser("doctor", help="check, link by link, that a target can serve the tutorial")

@@ -315,6 +315,14 @@ class Cluster:
                          "source": (event.source.component if event.source else None) or event.reporting_component})
         return sorted(rows, key=lambda r: str(r["time"]))
 
+    def eso_deployments(self) -> list[tuple[str, str, bool]]:
+        """ESO controller Deployments installed by its Helm chart: (namespace, name, available)."""
+        found = self.request("GET", "/apis/apps/v1/deployments",
+                             query=[("labelSelector", "app.kubernetes.io/name=external-secrets")],
+                             doing="listing ESO Deployments")
+        return [(d["metadata"]["namespace"], d["metadata"]["name"], bool((d.get("status") or {}).get("availableReplicas")))
+                for d in found.get("items") or []]
+
     # --- pods (a control plane without nodes: they stay Pending, the API still admits them) ---
 
     def create_pod(self, namespace: str, name: str, service_account: str, *, image: str = "busybox:1.36",
@@ -602,10 +610,18 @@ class Cluster:
     # --- secrets ---
 
     def write_secret(self, namespace: str, name: str, data: dict[str, str], labels: dict | None = None,
-                     annotations: dict | None = None, type: str = "Opaque") -> SecretResult:
-        """Create or replace a Secret the way ESO writes its target: base64 `data`, labels, annotations."""
+                     annotations: dict | None = None, type: str = "Opaque",
+                     owner_references: list[dict] | None = None) -> SecretResult:
+        """Create or replace a Secret the way ESO writes its target: base64 `data`, labels, annotations,
+        and the ownerReference to its ExternalSecret when given."""
         encoded = {k: base64.b64encode(str(v).encode()).decode() for k, v in data.items()}
-        body = k8s.V1Secret(metadata=_ns_meta(name, namespace, labels, annotations), data=encoded, type=type)
+        meta = _ns_meta(name, namespace, labels, annotations)
+        if owner_references:
+            meta.owner_references = [k8s.V1OwnerReference(
+                api_version=o["apiVersion"], kind=o["kind"], name=o["name"], uid=o["uid"],
+                controller=o.get("controller"), block_owner_deletion=o.get("blockOwnerDeletion"))
+                for o in owner_references]
+        body = k8s.V1Secret(metadata=meta, data=encoded, type=type)
         doing = f"writing Secret {namespace}/{name}"
         try:
             self.core.create_namespaced_secret(namespace, body, _request_timeout=self.timeout)
