@@ -290,9 +290,18 @@ def sync(cluster, external: Manifest, store: Manifest, ca_pem: str | None = None
 
 
 def provider_error(command: str, key: str, exc: GatewayError) -> str:
-    """ESO's wording for a failed call after /auth (its Akeyless provider's error strings, v2.9)."""
+    """ESO's wording for a failed call after /auth, as the v0.16.2 provider the lab runs words it: a
+    describe-item error whose body is JSON (every gateway error is) is swallowed and the empty item
+    reported as "item does not exist", whatever the status (401 and 403 included; v2.9 reports those
+    as they are); only a body that is not JSON is quoted."""
+    if exc.status == 0:          # no HTTP answer: Go's transport error, wrapped without the body
+        return f"can't {'describe item' if command == 'describe-item' else 'get secret value'}: {exc.body}"
     if command == "describe-item":
-        return "item does not exist" if exc.status == 404 else f"can't describe item: {key}, error: {exc.body}"
+        try:
+            json.loads(exc.body)
+        except ValueError:
+            return f"can't describe item: {key}, error: {exc.body}"
+        return "item does not exist"
     return f"can't get secret value: {exc.body}"
 
 

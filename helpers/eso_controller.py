@@ -21,6 +21,7 @@ from .eso import API_VERSION, Manifest
 FORCE_SYNC = "force-sync"           # ESO reconciles at once when this annotation's value changes
 DEFAULT_TIMEOUT = 60.0
 POLL_SECONDS = 0.1
+EVENT_GRACE = 3.0
 CRD_GROUP = "external-secrets.io"
 CHAPTER_CRDS = ("secretstores", "clustersecretstores", "externalsecrets")
 
@@ -94,7 +95,7 @@ class ControllerStatus(Result):
                 state += " (is the ESO controller running? `python -m helpers lab status`)"
             return f"{self.kind} {where}{self.name}: {state}"
         return (f"{self.kind} {where}{self.name}: Ready={self.ready.status} {self.ready.reason}: "
-                f"{self.ready.message} ({self.waited:.2f} s)")
+                f"{self.message} ({self.waited:.2f} s)")
 
     def rows(self):
         rows = [(f"condition {c.type}", f"{c.status} {c.reason}: {c.message}") for c in self.conditions]
@@ -175,7 +176,7 @@ def wait(cluster, manifest: Manifest | dict, *, timeout: float = DEFAULT_TIMEOUT
             current = ControllerStatus(kind, namespace, name)
         current.waited = time.monotonic() - start
         if _decided(current, since):
-            return current
+            return _with_warning(cluster, manifest, current, since, start) if not current.ok else current
         if current.waited >= timeout:
             current.timed_out = True
             return current
@@ -184,6 +185,20 @@ def wait(cluster, manifest: Manifest | dict, *, timeout: float = DEFAULT_TIMEOUT
             progress(f"waiting for ESO: {current.kind} {current.name}: {line} ({current.waited:.1f} s of {timeout:.0f})")
             last_line = line
         time.sleep(POLL_SECONDS)
+
+
+def _with_warning(cluster, manifest, current: ControllerStatus, since: float | None, start: float) -> ControllerStatus:
+    """ESO sets the failed condition first and records the Warning event with the provider's error
+    through an asynchronous recorder: give the event a moment (bounded) to arrive."""
+    deadline = time.monotonic() + EVENT_GRACE
+    floor = int(since) if since else 0
+    while time.monotonic() < deadline:
+        if any(e["type"] == "Warning" and _event_time(e) >= floor for e in current.events):
+            break
+        time.sleep(POLL_SECONDS)
+        current = status(cluster, manifest)
+    current.waited = time.monotonic() - start
+    return current
 
 
 def force_sync(cluster, manifest: Manifest | dict) -> float:
@@ -206,3 +221,70 @@ def crds_established(cluster) -> dict[str, bool]:
         conditions = ((crd or {}).get("status") or {}).get("conditions") or []
         found[plural] = any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
     return found
+
+
+# --- section 7 on a cluster where the controller runs ---------------------------------------------
+
+@dataclass
+class LiveSync(Result):
+    """One sync by the real controller: the store's and the ExternalSecret's verdicts, the Secret it
+    wrote, and (on the lab) the calls it made, traced from the servers' audit logs."""
+
+    store: ControllerStatus
+    external: ControllerStatus
+    secret: object = None            # SecretResult, or None when nothing was written
+    trace: object = None             # eso_trace.Trace, or None where the audit logs are not readable
+
+    title = "External Secrets Operator (the real controller)"
+
+    @property
+    def ok(self) -> bool:  # type: ignore[override]
+        return self.store.ok and self.external.ok and self.secret is not None
+
+    def summary(self) -> str:
+        return f"{self.store.summary()}; {self.external.summary()}"
+
+    def rows(self):
+        rows = [("SecretStore", self.store.summary()), ("ExternalSecret", self.external.summary())]
+        rows += self.external.rows()[:-1]
+        if self.secret is not None:
+            rows.append(("Secret", self.secret.summary()))
+        if self.trace is not None:
+            rows.append(("calls traced", self.trace.summary()))
+        return rows
+
+    def parts(self) -> list:
+        parts = [self.store, self.external] + [p for p in (self.secret, self.trace) if p is not None]
+        if self.trace is not None and self.trace.ok:
+            parts.append(self.trace.diagram())
+        return parts
+
+    def _ipython_display_(self):
+        from .display import show_all
+        show_all(*self.parts())
+
+
+def sync_for_real(cluster, store: Manifest, external: Manifest, *, timeout: float = DEFAULT_TIMEOUT,
+                  reveal: bool = False, audit_log=None, akeyless=None,
+                  progress: Callable[[str], None] | None = print) -> LiveSync:
+    """Apply the SecretStore and the ExternalSecret, wait for the controller's verdicts (bounded), read
+    the Secret it wrote and, given the API server's audit log and an Akeyless admin session of the lab,
+    trace the calls it made on the way."""
+    since = time.time()
+    apply(cluster, store)
+    store_status = wait(cluster, store, timeout=timeout, progress=progress)
+    existed = cluster.get_object(*_identity(external)) is not None
+    apply(cluster, external)
+    if existed:     # an unchanged object is not reconciled again before refreshInterval: ask for it
+        force_sync(cluster, external)
+    external_status = wait(cluster, external, timeout=timeout, since=since, progress=progress)
+    secret = None
+    if external_status.ok:
+        target = external.body["spec"]["target"]["name"]
+        secret = cluster.read_secret(external.body["metadata"]["namespace"], target, reveal=reveal)
+    found = None
+    if audit_log is not None and akeyless is not None:
+        from . import eso_trace
+        found = eso_trace.trace(audit_log, akeyless, since=since - 0.5,
+                                namespace=external.body["metadata"]["namespace"])
+    return LiveSync(store_status, external_status, secret, found)

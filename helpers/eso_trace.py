@@ -1,7 +1,8 @@
 """What actually happened on one sync, from the servers' own records: the kube-apiserver's audit log
 (ESO's TokenRequest, the gateway's TokenReview, ESO reading and writing Secrets) and the Akeyless
-gateway's audit log (ESO's /auth, describe-item, get-secret-value, with its user agent), merged in
-time order and drawn as a Mermaid sequence diagram with each call's time and latency.
+gateway's audit log (ESO's /auth, describe-item, get-secret-value), merged in time order and drawn as
+a Mermaid sequence diagram with each call's time and latency. ESO's user agents are what the servers
+saw: `eso-controller/...` towards the API server, and no User-Agent header at all towards Akeyless.
 
 Nothing here is drawn by hand: a call that did not happen is not on the diagram. Reading the API
 server's audit log needs the file (the lab writes .lab/apiserver-audit.log); on AKS, the same records
@@ -22,6 +23,9 @@ ESO = "ESO"
 API = "API"
 GATEWAY = "GW"
 PARTICIPANTS = {ESO: "ESO controller", API: "kube-apiserver", GATEWAY: "Akeyless gateway"}
+# ESO v0.16.2 builds akeyless-go's Configuration without a UserAgent, and Go's HTTP client sends no
+# User-Agent header when it is set empty: ESO's calls to the gateway are the ones with none.
+ESO_GATEWAY_AGENT = ""
 GATEWAY_COMMANDS = ("auth", "describe-item", "get-secret-value", "get-rotated-secret-value",
                     "get-dynamic-secret-value", "list-items")
 
@@ -86,15 +90,18 @@ def apiserver_calls(audit_log: str | Path, *, since: float = 0.0, eso_user: str 
     return calls
 
 
-def gateway_calls(session, *, since: float = 0.0, limit: int = 500) -> list[Call]:
-    """The lab gateway's audit records since `since` for the calls ESO's provider makes. Lab only
-    (a real Akeyless account shows them in its console's audit logs)."""
+def gateway_calls(session, *, since: float = 0.0, limit: int = 500, user_agent: str | None = None) -> list[Call]:
+    """The lab gateway's audit records since `since` for the calls ESO's provider makes (only those
+    sent with `user_agent` when given). Lab only (a real Akeyless account shows them in its console's
+    audit logs)."""
     entries = ak.audit_log(session, limit=limit).entries
     calls = []
     for entry in entries:
         ts, duration = entry.get("ts") or 0.0, entry.get("duration_ms")
         start = ts - (duration or 0) / 1000
         if start < since or entry.get("command") not in GATEWAY_COMMANDS:
+            continue
+        if user_agent is not None and entry.get("user_agent", "") != user_agent:
             continue
         label = f"/{entry['command']}" + (f" {entry['path']}" if entry.get("path") else "")
         outcome = "allowed" if entry.get("allowed") else f"denied: {entry.get('reason', '')}"
@@ -111,19 +118,16 @@ class Trace(Result):
     title = "what ESO did (from the servers' audit logs)"
 
     @classmethod
-    def merge(cls, *sources: list[Call], only_agent: str | None = None) -> "Trace":
-        calls = sorted((c for source in sources for c in source), key=lambda c: c.start)
-        if only_agent:
-            calls = [c for c in calls if c.source != ESO or only_agent in c.user_agent]
-        return cls(calls)
+    def merge(cls, *sources: list[Call]) -> "Trace":
+        return cls(sorted((c for source in sources for c in source), key=lambda c: c.start))
 
     @property
     def ok(self) -> bool:  # type: ignore[override]
         return bool(self.calls)
 
-    @property
-    def user_agents(self) -> list[str]:
-        return sorted({c.user_agent for c in self.calls if c.source == ESO and c.user_agent})
+    def user_agents(self, target: str) -> set[str]:
+        """The User-Agent headers of ESO's calls to one server (API or GW); "" is none sent."""
+        return {c.user_agent for c in self.calls if c.source == ESO and c.target == target}
 
     def summary(self) -> str:
         if not self.calls:
@@ -135,7 +139,7 @@ class Trace(Result):
     def rows(self):
         t0 = self.calls[0].start if self.calls else 0
         return [(f"+{(c.start - t0) * 1000:.0f} ms", f"{PARTICIPANTS[c.source]} -> {PARTICIPANTS[c.target]}: "
-                 f"{c.label} -> {c.status} in {_ms(c.latency_ms)}" + (f" [{c.user_agent}]" if c.user_agent else ""))
+                 f"{c.label} -> {c.status} in {_ms(c.latency_ms)} [User-Agent: {c.user_agent or '(none)'}]")
                 for c in self.calls]
 
     def mermaid(self) -> str:
@@ -169,4 +173,4 @@ def trace(audit_log: str | Path, session, *, since: float, namespace: str | None
           eso_user: str | None = None) -> Trace:
     """Everything ESO and the gateway did since `since`, from both audit logs."""
     return Trace.merge(apiserver_calls(audit_log, since=since, namespace=namespace, eso_user=eso_user),
-                       gateway_calls(session, since=since))
+                       gateway_calls(session, since=since, user_agent=ESO_GATEWAY_AGENT))
