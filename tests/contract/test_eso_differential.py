@@ -1,0 +1,120 @@
+"""The replay (helpers/eso.py) held to the real ESO controller (v0.16.2): the chapter's happy path and
+every failure scenario of helpers/failures.py that goes through an ExternalSecret sync, run through
+both on the same real stack, with the same SecretStore and ExternalSecret.
+
+Compared: the Secret (type, data, labels, annotations including ESO's data-hash, ownerReferences) and
+the error text (ESO's Warning event, which carries the provider's error) after normalising ids.
+The scenarios are captured from failures.py itself (the manifests it hands to eso.sync), so a new
+scenario is compared without an edit here. Scenarios that never reach ESO (a forged, revoked or
+expired token sent to /auth by hand: ESO mints a fresh token on every sync) are listed, not compared.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from helpers import eso, eso_controller, failures
+
+from .eso_stack import close_chapter, needs_real_stack, open_chapter
+
+pytestmark = [pytest.mark.apiserver, needs_real_stack]
+WAIT = 45.0
+# A known difference that remains: strict xfail with the reason (none today).
+KNOWN_DIFFERENCES: dict[str, str] = {}
+
+
+def _normalise(text: str) -> str:
+    text = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uid>", text)
+    text = re.sub(r"\bt-[0-9a-zA-Z]+", "<token>", text)
+    return re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<port>", text)
+
+
+def _renamed(store: eso.Manifest, external: eso.Manifest, slug: str) -> tuple[eso.Manifest, eso.Manifest]:
+    """Own names per scenario, so no scenario sees another's objects or Secret."""
+    store_body = {**store.body, "metadata": {**store.body["metadata"], "name": f"diff-{slug}"}}
+    ext_body = {**external.body, "metadata": {**external.body["metadata"], "name": f"diff-{slug}"}}
+    ext_body["spec"] = {**external.body["spec"], "secretStoreRef": {"name": f"diff-{slug}", "kind": store.kind},
+                        "target": {**external.body["spec"]["target"], "name": f"diff-{slug}"}}
+    return eso.Manifest(store_body), eso.Manifest(ext_body)
+
+
+def _through_both(chapter, store: eso.Manifest, external: eso.Manifest, slug: str) -> dict:
+    store, external = _renamed(store, external, slug)
+    real = eso_controller.sync_for_real(chapter.cluster, store, external, timeout=WAIT, progress=None)
+    replay = eso.sync(chapter.cluster, external, store, chapter.gateway_ca_pem(), write=False,
+                      owner_uid=real.external.uid)
+    warnings = [e["message"] for e in real.external.events if e["type"] == "Warning"]
+    secret = None
+    if real.ok:
+        namespace = external.body["metadata"]["namespace"]
+        raw = chapter.cluster.request("GET", f"/api/v1/namespaces/{namespace}/secrets/diff-{slug}")
+        secret = {"type": raw["type"], "data": raw["data"], "labels": raw["metadata"].get("labels") or {},
+                  "annotations": raw["metadata"].get("annotations") or {},
+                  "ownerReferences": raw["metadata"].get("ownerReferences") or []}
+    expected = replay.secret_manifest
+    return {
+        "real_ok": real.ok, "replay_ok": replay.ok, "timed_out": real.external.timed_out,
+        "real_error": _normalise(warnings[-1]) if warnings else "", "replay_error": _normalise(replay.message),
+        "real_secret": secret,
+        "replay_secret": expected and {"type": expected["type"], "data": expected["data"],
+                                       "labels": expected["metadata"]["labels"],
+                                       "annotations": expected["metadata"]["annotations"],
+                                       "ownerReferences": expected["metadata"].get("ownerReferences") or []},
+    }
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory):
+    chapter, patch = open_chapter(tmp_path_factory, "eso-differential")
+    try:
+        results = {"happy path": _through_both(chapter, chapter.secret_store(), chapter.external_secret(), "happy")}
+        captured: dict[str, tuple] = {}
+        original = eso.sync
+        for name in failures.names():
+            seen = []
+
+            def recording(cluster, external, store, *args, _seen=seen, **kwargs):
+                _seen.append((store, external))
+                return original(cluster, external, store, *args, **kwargs)
+            patch.setattr(eso, "sync", recording)
+            failures.run(chapter, name)
+            patch.setattr(eso, "sync", original)
+            if seen:
+                captured[name] = seen[0]
+        for index, (name, (store, external)) in enumerate(captured.items()):
+            results[name] = _through_both(chapter, store, external, f"failure-{index}")
+        results["_not_through_eso"] = sorted(set(failures.names()) - set(captured))
+        yield results
+    finally:
+        close_chapter(chapter, patch)
+
+
+def _scenarios() -> list:
+    names = ["happy path", "wrong namespace", "wrong ServiceAccount", "wrong audience", "wrong k8sConfName",
+             "path outside the rule"]
+    return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DIFFERENCES[n]))
+            if n in KNOWN_DIFFERENCES else n for n in names]
+
+
+@pytest.mark.parametrize("scenario", _scenarios())
+def test_replay_reports_and_writes_what_eso_does(outcomes, scenario):
+    outcome = outcomes[scenario]
+    assert not outcome["timed_out"], "ESO did not decide within the wait"
+    assert outcome["real_ok"] == outcome["replay_ok"], outcome
+    if outcome["real_ok"]:
+        assert outcome["replay_secret"] == outcome["real_secret"]
+    else:
+        assert outcome["replay_error"] == outcome["real_error"]
+
+
+def test_every_sync_scenario_of_failures_py_is_compared(outcomes):
+    compared = {name for name in outcomes if not name.startswith("_")} - {"happy path"}
+    listed = {p if isinstance(p, str) else p.values[0] for p in _scenarios()} - {"happy path"}
+    assert compared == listed, "a failure scenario changed: update _scenarios()"
+
+
+def test_scenarios_that_never_reach_eso_are_the_hand_sent_ones(outcomes):
+    assert outcomes["_not_through_eso"] == sorted(["tampered token", "revoked token", "expired token",
+                                                   "reviewer without system:auth-delegator",
+                                                   "wrong CA certificate"])
