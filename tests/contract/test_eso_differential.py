@@ -6,7 +6,9 @@ Compared: the Secret (type, data, labels, annotations including ESO's data-hash,
 the error text (ESO's Warning event, which carries the provider's error) after normalising ids.
 The scenarios are captured from failures.py itself (the manifests it hands to eso.sync), so a new
 scenario is compared without an edit here. Scenarios that never reach ESO (a forged, revoked or
-expired token sent to /auth by hand: ESO mints a fresh token on every sync) are listed, not compared.
+expired token sent to /auth by hand: ESO mints a fresh token on every sync) are listed, not compared;
+the two that break the gateway's side (the reviewer's binding, the CA in the gateway config) are
+broken here the same way and synced through both.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import re
 
 import pytest
 
+from helpers import akeyless_client as ak
 from helpers import eso, eso_controller, failures
 
 from .eso_stack import close_chapter, needs_real_stack, open_chapter
@@ -64,6 +67,30 @@ def _through_both(chapter, store: eso.Manifest, external: eso.Manifest, slug: st
     }
 
 
+def _gateway_side_scenarios(chapter) -> dict:
+    """The two scenarios failures.py demonstrates with a hand-sent /auth that break the gateway's side,
+    so ESO meets them too: broken the same way here, then synced through both."""
+    p, results = chapter.p, {}
+    chapter.cluster.unbind_token_reviewer(p.reviewer_namespace, p.reviewer_service_account)
+    try:
+        results["reviewer without system:auth-delegator"] = _through_both(
+            chapter, chapter.secret_store(), chapter.external_secret(), "reviewer")
+    finally:
+        chapter.cluster.bind_token_reviewer(p.reviewer_namespace, p.reviewer_service_account)
+    method = chapter.need("k8s_method", "create_auth_method")
+    name = p.k8s_conf_name + "-wrong-ca"
+    ak.create_gateway_k8s_config(chapter.akeyless, name, access_id=method.access_id, signing_key=method.prv_key,
+                                 k8s_host=chapter.cluster.server, k8s_ca_cert=failures._unrelated_ca_b64(),
+                                 token_reviewer_jwt=chapter.state.get("reviewer_jwt"))
+    try:
+        store = eso.secret_store("wrong-ca", p.namespace, chapter.gateway_url, method.access_id, name,
+                                 p.service_account, audiences=[p.audience], ca_bundle_pem=chapter.gateway_ca_pem())
+        results["wrong CA certificate"] = _through_both(chapter, store, chapter.external_secret(store), "wrong-ca")
+    finally:
+        ak.delete_gateway_k8s_config(chapter.akeyless, name)
+    return results
+
+
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory):
     chapter, patch = open_chapter(tmp_path_factory, "eso-differential")
@@ -84,7 +111,8 @@ def outcomes(tmp_path_factory):
                 captured[name] = seen[0]
         for index, (name, (store, external)) in enumerate(captured.items()):
             results[name] = _through_both(chapter, store, external, f"failure-{index}")
-        results["_not_through_eso"] = sorted(set(failures.names()) - set(captured))
+        results.update(_gateway_side_scenarios(chapter))
+        results["_not_through_eso"] = sorted(set(failures.names()) - set(results))
         yield results
     finally:
         close_chapter(chapter, patch)
@@ -92,7 +120,7 @@ def outcomes(tmp_path_factory):
 
 def _scenarios() -> list:
     names = ["happy path", "wrong namespace", "wrong ServiceAccount", "wrong audience", "wrong k8sConfName",
-             "path outside the rule"]
+             "path outside the rule", "reviewer without system:auth-delegator", "wrong CA certificate"]
     return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DIFFERENCES[n]))
             if n in KNOWN_DIFFERENCES else n for n in names]
 
@@ -115,6 +143,4 @@ def test_every_sync_scenario_of_failures_py_is_compared(outcomes):
 
 
 def test_scenarios_that_never_reach_eso_are_the_hand_sent_ones(outcomes):
-    assert outcomes["_not_through_eso"] == sorted(["tampered token", "revoked token", "expired token",
-                                                   "reviewer without system:auth-delegator",
-                                                   "wrong CA certificate"])
+    assert outcomes["_not_through_eso"] == sorted(["tampered token", "revoked token", "expired token"])
