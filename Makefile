@@ -45,8 +45,9 @@ tools/mermaid/node_modules/.installed: tools/mermaid/package.json tools/mermaid/
 
 node-deps: tools/mermaid/node_modules/.installed
 
+# The real stack when it is built (make real), else the emulator; the run says which.
 run: $(STAMP) node-deps
-	$(PY) -m helpers lab up
+	$(PY) -m helpers lab up --kube auto
 	$(PY) -m helpers run
 
 notebooks: $(STAMP) node-deps

@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from helpers import akeyless_client as ak
-from helpers import eso, eso_controller, eso_trace
+from helpers import eso, eso_controller, eso_trace, workload
 from helpers import lab as lab_runtime
 from helpers.doctor import run_doctor
 from helpers.errors import ClusterError
@@ -175,6 +175,35 @@ def test_an_unreachable_gateway_is_reported_not_waited_for(chapter):
     live = eso_controller.sync_for_real(chapter.cluster, store, external, timeout=WAIT, progress=None)
     assert not live.store.timed_out and not live.store.ok
     assert "127.0.0.1:9" in live.store.message
+
+
+def test_lab_status_reports_the_controllers(chapter):
+    status = lab_runtime.status(chapter.settings)
+    assert status.ok, status.detail
+    assert "kube-controller-manager up" in status.detail and "external-secrets up" in status.detail
+    assert chapter.lab.real_eso and "kube-controller-manager" in chapter.lab.stack
+
+
+def test_the_controller_manager_gives_a_new_namespace_its_default_account_and_ca(chapter):
+    chapter.cluster.ensure_namespace("kcm-check")
+    assert _wait_for(lambda: chapter.cluster.get_object("v1", "ServiceAccount", "kcm-check", "default"))
+    ca = _wait_for(lambda: chapter.cluster.get_object("v1", "ConfigMap", "kcm-check", "kube-root-ca.crt"))
+    assert ca["data"]["ca.crt"].strip() == chapter.cluster.ca_certificate().pem.strip()
+
+
+def test_step_one_pod_gets_the_projected_token_and_a_pod_bound_token(chapter):
+    pod = workload.run_pod(chapter.cluster, chapter.p.namespace, chapter.p.service_account,
+                           audience=chapter.p.audience)
+    assert pod.phase == "Pending"
+    [(volume, sources, mount)] = [v for v in pod.projected if v[0].startswith("kube-api-access-")]
+    assert mount == "/var/run/secrets/kubernetes.io/serviceaccount"
+    assert any(line.startswith("serviceAccountToken path=token") for line in sources)
+    assert any(line == "configMap kube-root-ca.crt" for line in sources)
+    assert pod.pod_claims == {"name": workload.POD_NAME, "uid": pod.uid}
+    answer = chapter.authenticate(pod.token.token)
+    assert answer.ok, answer.error
+    assert answer.sub_claims.get("pod_name") == [workload.POD_NAME]
+    assert chapter.cluster.delete_pod(chapter.p.namespace, workload.POD_NAME).action == "deleted"
 
 
 # --- doctor: last, since they break the stack on purpose (the lab is restarted after) ------------------
