@@ -288,3 +288,27 @@ def sync_for_real(cluster, store: Manifest, external: Manifest, *, timeout: floa
         found = eso_trace.trace(audit_log, akeyless, since=since - 0.5,
                                 namespace=external.body["metadata"]["namespace"])
     return LiveSync(store_status, external_status, secret, found)
+
+
+def isolated(store: Manifest, external: Manifest, name: str) -> tuple[Manifest, Manifest]:
+    """The same SecretStore and ExternalSecret under names of their own (store, ExternalSecret and
+    target Secret all `name`), so a demonstration never touches the chapter's objects or Secret."""
+    store_body = {**store.body, "metadata": {**store.body["metadata"], "name": name}}
+    spec = external.body["spec"]
+    ext_body = {**external.body, "metadata": {**external.body["metadata"], "name": name},
+                "spec": {**spec, "secretStoreRef": {"name": name, "kind": store.kind},
+                         "target": {**spec["target"], "name": name}}}
+    return Manifest(store_body), Manifest(ext_body)
+
+
+def reproduce(cluster, store: Manifest, external: Manifest, *, name: str = "broken",
+              timeout: float = DEFAULT_TIMEOUT) -> ControllerStatus:
+    """A failure cell on the real controller: apply a deliberately broken SecretStore + ExternalSecret
+    (under `name`), return ESO's verdict on the ExternalSecret (its condition and the Warning event
+    that carries the provider's error), then delete both so nothing broken stays behind."""
+    store, external = isolated(store, external, name)
+    try:
+        return sync_for_real(cluster, store, external, timeout=timeout, progress=None).external
+    finally:
+        delete(cluster, external)
+        delete(cluster, store)

@@ -33,17 +33,8 @@ def _normalise(text: str) -> str:
     return re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<port>", text)
 
 
-def _renamed(store: eso.Manifest, external: eso.Manifest, slug: str) -> tuple[eso.Manifest, eso.Manifest]:
-    """Own names per scenario, so no scenario sees another's objects or Secret."""
-    store_body = {**store.body, "metadata": {**store.body["metadata"], "name": f"diff-{slug}"}}
-    ext_body = {**external.body, "metadata": {**external.body["metadata"], "name": f"diff-{slug}"}}
-    ext_body["spec"] = {**external.body["spec"], "secretStoreRef": {"name": f"diff-{slug}", "kind": store.kind},
-                        "target": {**external.body["spec"]["target"], "name": f"diff-{slug}"}}
-    return eso.Manifest(store_body), eso.Manifest(ext_body)
-
-
 def _through_both(chapter, store: eso.Manifest, external: eso.Manifest, slug: str) -> dict:
-    store, external = _renamed(store, external, slug)
+    store, external = eso_controller.isolated(store, external, f"diff-{slug}")
     real = eso_controller.sync_for_real(chapter.cluster, store, external, timeout=WAIT, progress=None)
     replay = eso.sync(chapter.cluster, external, store, chapter.gateway_ca_pem(), write=False,
                       owner_uid=real.external.uid)

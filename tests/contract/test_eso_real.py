@@ -138,6 +138,15 @@ def test_a_path_outside_the_role_shows_on_the_external_secret(chapter):
     assert any(e["type"] == "Warning" for e in live.external.events)
 
 
+def test_reproduce_returns_esos_verdict_and_removes_the_broken_objects(chapter):
+    store = chapter.secret_store()
+    broken = _external(chapter, "unused", path=chapter.p.other_secret_path)
+    verdict = eso_controller.reproduce(chapter.cluster, store, broken, name="broken-path", timeout=WAIT)
+    assert verdict.reason == "SecretSyncedError" and "item does not exist" in verdict.message
+    for kind in ("ExternalSecret", "SecretStore"):
+        assert chapter.cluster.get_object(eso.API_VERSION, kind, chapter.p.namespace, "broken-path") is None
+
+
 def test_without_create_serviceaccounts_token_eso_reports_its_own_error(chapter):
     role = chapter.cluster.get_object("rbac.authorization.k8s.io/v1", "ClusterRole", None,
                                       "external-secrets-controller")
