@@ -26,7 +26,7 @@ CRD_GROUP = "external-secrets.io"
 CHAPTER_CRDS = ("secretstores", "clustersecretstores", "externalsecrets")
 
 
-def _parse_time(value: str | None) -> float | None:
+def parse_time(value: str | None) -> float | None:
     if not value:
         return None
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
@@ -43,7 +43,7 @@ class Condition:
     @classmethod
     def from_status(cls, raw: dict) -> "Condition":
         return cls(raw.get("type", ""), raw.get("status", ""), raw.get("reason", ""), raw.get("message", ""),
-                   _parse_time(raw.get("lastTransitionTime")))
+                   parse_time(raw.get("lastTransitionTime")))
 
 
 @dataclass
@@ -134,7 +134,7 @@ def status(cluster, manifest: Manifest | dict) -> ControllerStatus:
     raw = obj.get("status") or {}
     events = cluster.events_for(namespace, kind, name) if namespace else []
     return ControllerStatus(kind, namespace, name, tuple(Condition.from_status(c) for c in raw.get("conditions") or []),
-                            events, refresh_time=_parse_time(raw.get("refreshTime")), uid=obj["metadata"]["uid"])
+                            events, refresh_time=parse_time(raw.get("refreshTime")), uid=obj["metadata"]["uid"])
 
 
 def _decided(current: ControllerStatus, since: float | None) -> bool:
@@ -156,7 +156,7 @@ def _decided(current: ControllerStatus, since: float | None) -> bool:
 
 def _event_time(event: dict) -> float:
     when = event.get("time")
-    return when.timestamp() if hasattr(when, "timestamp") else (_parse_time(when) or 0)
+    return when.timestamp() if hasattr(when, "timestamp") else (parse_time(when) or 0)
 
 
 def wait(cluster, manifest: Manifest | dict, *, timeout: float = DEFAULT_TIMEOUT, since: float | None = None,

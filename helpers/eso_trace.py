@@ -10,7 +10,6 @@ are in the cluster's diagnostic logs (kube-audit), which this module does not fe
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 from . import akeyless_client as ak
 from .cluster_results import service_account_user
 from .display import Result
+from .eso_controller import parse_time
 
 ESO = "ESO"
 API = "API"
@@ -28,10 +28,6 @@ PARTICIPANTS = {ESO: "ESO controller", API: "kube-apiserver", GATEWAY: "Akeyless
 ESO_GATEWAY_AGENT = ""
 GATEWAY_COMMANDS = ("auth", "describe-item", "get-secret-value", "get-rotated-secret-value",
                     "get-dynamic-secret-value", "list-items")
-
-
-def _ts(value: str) -> float:
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
 
 
 @dataclass(frozen=True)
@@ -65,14 +61,14 @@ def apiserver_calls(audit_log: str | Path, *, since: float = 0.0, eso_user: str 
             continue        # a line being written
         if event.get("stage") != "ResponseComplete":
             continue
-        start = _ts(event["requestReceivedTimestamp"])
+        start = parse_time(event["requestReceivedTimestamp"])
         if start < since:
             continue
         ref = event.get("objectRef") or {}
         if namespace and ref.get("namespace") not in (namespace, None):
             continue
         user = (event.get("user") or {}).get("username", "")
-        latency = (_ts(event["stageTimestamp"]) - start) * 1000
+        latency = (parse_time(event["stageTimestamp"]) - start) * 1000
         code = (event.get("responseStatus") or {}).get("code")
         agent = event.get("userAgent", "")
         resource = ref.get("resource", "") + (f"/{ref['subresource']}" if ref.get("subresource") else "")

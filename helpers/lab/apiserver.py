@@ -21,7 +21,6 @@ import contextlib
 import ctypes
 import json
 import os
-import re
 import signal
 import socket
 import ssl
@@ -32,7 +31,7 @@ import aiohttp
 
 from ..config import PROJECT_ROOT
 from ..errors import LabStartFailed
-from . import eso
+from . import eso, gobuild
 from .pki import write_private
 
 HOST = "127.0.0.1"
@@ -42,20 +41,12 @@ STOP_TIMEOUT = 10.0
 
 
 def k8s_version() -> str:
-    """The pinned Kubernetes version, read from the build script so there is one place to bump it."""
-    match = re.search(r"^K8S_VERSION=(v[0-9.]+)$", BUILD_SCRIPT.read_text(), re.M)
-    if not match:
-        raise LabStartFailed(f"{BUILD_SCRIPT} has no K8S_VERSION=vX.Y.Z line")
-    return match.group(1)
+    return gobuild.pinned_version(BUILD_SCRIPT, "K8S_VERSION")
 
 
 def bin_dir() -> Path:
-    """Where tools/k8s/build.sh puts the binaries (same rule as the script: outside the clone, so a
-    fresh clone on the same machine reuses them)."""
-    if os.environ.get("WORKSHOP_K8S_BIN_DIR"):
-        return Path(os.environ["WORKSHOP_K8S_BIN_DIR"])
-    cache = Path(os.environ.get("WORKSHOP_CACHE") or Path.home() / ".cache" / "akeyless-workshop")
-    return cache / f"k8s-{k8s_version()}"
+    """Where tools/k8s/build.sh puts the binaries."""
+    return gobuild.cache_dir("WORKSHOP_K8S_BIN_DIR", f"k8s-{k8s_version()}")
 
 
 def controller_manager() -> Path | None:

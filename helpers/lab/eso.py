@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import yaml
 
 from ..config import PROJECT_ROOT
 from ..errors import LabStartFailed
+from . import gobuild
 from .pki import write_private
 
 BUILD_SCRIPT = PROJECT_ROOT / "tools" / "eso" / "build.sh"
@@ -34,18 +34,12 @@ CRD_TIMEOUT = 30.0
 
 
 def eso_version() -> str:
-    match = re.search(r"^ESO_VERSION=(v[0-9.]+)$", BUILD_SCRIPT.read_text(), re.M)
-    if not match:
-        raise LabStartFailed(f"{BUILD_SCRIPT} has no ESO_VERSION=vX.Y.Z line")
-    return match.group(1)
+    return gobuild.pinned_version(BUILD_SCRIPT, "ESO_VERSION")
 
 
 def bin_dir() -> Path:
-    """Where tools/eso/build.sh puts the controller and the CRDs (same rule as the script)."""
-    if os.environ.get("WORKSHOP_ESO_BIN_DIR"):
-        return Path(os.environ["WORKSHOP_ESO_BIN_DIR"])
-    cache = Path(os.environ.get("WORKSHOP_CACHE") or Path.home() / ".cache" / "akeyless-workshop")
-    return cache / f"eso-{eso_version()}"
+    """Where tools/eso/build.sh puts the controller and the CRDs."""
+    return gobuild.cache_dir("WORKSHOP_ESO_BIN_DIR", f"eso-{eso_version()}")
 
 
 def controller_binary() -> Path:
