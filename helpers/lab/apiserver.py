@@ -264,10 +264,16 @@ async def start_apiserver(ctx, previous_ports: dict, ports: dict) -> str:
     # in its `finally`)
     ctx.extras.setdefault("on_stop", []).append(stop)
 
+    started = time.monotonic()
+
+    def phase(name: str) -> None:   # one line per stage in lab.log: where a slow start spends its time
+        print(f"real stack: {name} ready after {time.monotonic() - started:.2f} s", flush=True)
+
     etcd_log = ctx.dir / "etcd.log"
     etcd = await _spawn(_etcd_argv(found["etcd"], data_dir, ports["etcd"], ports["etcd_peer"]), etcd_log)
     processes.append(etcd)
     await _wait_ready("etcd", etcd, f"http://{HOST}:{ports['etcd']}/health", etcd_log, deadline)
+    phase("etcd")
 
     api_log = ctx.dir / "apiserver.log"
     kcm = controller_manager()
@@ -278,6 +284,7 @@ async def start_apiserver(ctx, previous_ports: dict, ports: dict) -> str:
     await _wait_ready("kube-apiserver", apiserver, url + "/readyz", api_log, deadline,
                       ssl_context=ctx.pki.client_ssl_context(),
                       headers={"Authorization": f"Bearer {ctx.pki.admin_token}"})
+    phase("kube-apiserver")
     components = {"kube-controller-manager": "not built (bash tools/k8s/build.sh)",
                   "external-secrets": "not built (make eso)"}
     ctx.extras["components"] = components
@@ -288,11 +295,12 @@ async def start_apiserver(ctx, previous_ports: dict, ports: dict) -> str:
         processes.append(kcm_proc)
         components["kube-controller-manager"] = f"https://{HOST}:{ports['kcm']}/healthz"
     if eso.available():
-        await _start_eso(ctx, url, ports["eso_metrics"], deadline, processes)
+        await _start_eso(ctx, url, ports["eso_metrics"], deadline, processes, phase)
         components["external-secrets"] = f"http://{HOST}:{ports['eso_metrics']}/metrics"
     if kcm is not None:     # started first, checked last: it comes up while the CRDs are applied
         await _wait_ready("kube-controller-manager", kcm_proc, components["kube-controller-manager"],
                           ctx.dir / "kube-controller-manager.log", deadline, ssl_context=_insecure())
+        phase("kube-controller-manager")
     return url
 
 
@@ -316,7 +324,7 @@ def _admin_cluster(ctx, url: str):
     return Cluster(k8s.ApiClient(conf), identity="lab-admin", timeout=30)
 
 
-async def _start_eso(ctx, url: str, metrics_port: int, deadline: float, processes: list) -> None:
+async def _start_eso(ctx, url: str, metrics_port: int, deadline: float, processes: list, phase) -> None:
     """Install ESO's CRDs and RBAC as a Helm install would, then run the controller as its own
     ServiceAccount; ready when its metrics endpoint answers (the manager has started)."""
     def prepare() -> Path:
@@ -327,7 +335,9 @@ async def _start_eso(ctx, url: str, metrics_port: int, deadline: float, processe
         return eso.write_kubeconfig(ctx.dir / "apiserver" / "eso.kubeconfig", creds)
 
     kubeconfig = await asyncio.to_thread(prepare)
+    phase("ESO's CRDs and RBAC")
     log_path = ctx.dir / "eso.log"
     proc = await _spawn(eso.controller_argv(metrics_port), log_path, env=eso.controller_env(kubeconfig))
     processes.append(proc)
     await _wait_ready("the ESO controller", proc, f"http://{HOST}:{metrics_port}/metrics", log_path, deadline)
+    phase("the ESO controller")
