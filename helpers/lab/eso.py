@@ -212,7 +212,7 @@ def controller_argv(metrics_port: int) -> list[str]:
     return [str(controller_binary()),
             f"--metrics-addr=127.0.0.1:{metrics_port}",
             "--enable-leader-election=false",       # one replica, out of cluster
-            "--loglevel=debug",                      # the provider's calls show in the log
+            "--loglevel=info",                       # debug would log object contents; the audit logs trace the calls
             "--zap-time-encoding=rfc3339nano"]
 
 
@@ -220,15 +220,6 @@ def controller_env(kubeconfig: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KUBERNETES_")}
     env["KUBECONFIG"] = str(kubeconfig)
     return env
-
-
-def log_errors(log_path: Path, lines: int = 400) -> list[str]:
-    """ESO's recent error lines (zap JSON or console), newest last."""
-    try:
-        tail = log_path.read_text(errors="replace").splitlines()[-lines:]
-    except OSError:
-        return []
-    return [line for line in tail if '"error"' in line or "\tERROR\t" in line]
 
 
 def spawn_detached(argv: list[str], env: dict, log_path: Path) -> subprocess.Popen:
