@@ -233,6 +233,10 @@ class _Doctor:
         beside = eso_beside.status(self.settings.lab_dir)
         if beside.running:
             return beside.summary()
+        from .eso_controller import crds_established
+        if not all(crds_established(self.cluster).values()):
+            return ("no ESO controller: its CRDs are not installed", "the chapter replays ESO; to meet the real one, "
+                    "install ESO with Helm or run `python -m helpers lab eso --kubeconfig FILE`")
         deployments = self.cluster.eso_deployments()
         ready = [d for d in deployments if d[2]]
         if ready:
