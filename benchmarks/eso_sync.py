@@ -182,8 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     if real and real["rotation"]:
         median = statistics.median(real["rotation"])
         print(f"rotation: value changed -> Secret updated, median {median:.2f} s, max {max(real['rotation']):.2f} s "
-              f"(refreshInterval {REFRESH:.0f} s; beyond the interval's average wait of {REFRESH / 2:.1f} s: "
-              f"{median - REFRESH / 2:+.2f} s; the replay has no schedule)")
+              f"at refreshInterval {REFRESH:.0f} s (the value changes right after a sync, so the whole interval "
+              f"is the expected wait): {max(real['rotation']) - REFRESH:+.2f} s beyond it at worst; "
+              "the replay has no schedule")
     return 0
 
 

@@ -12,6 +12,7 @@ authentication the learner's kubeconfig uses works here too.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import subprocess
@@ -148,26 +149,57 @@ def install_manifests(namespace: str = NAMESPACE, service_account: str = SERVICE
 
 # --- applying them ----------------------------------------------------------------------------------
 
+INSTALL_ANNOTATION = "workshop.lab/eso-install"      # on ESO's namespace: the digest of what was applied
+
+
+def _digest(objects: list[dict]) -> str:
+    return hashlib.sha256(json.dumps(objects, sort_keys=True).encode()).hexdigest()
+
+
+def _established(crd: dict) -> bool:
+    return any(c.get("type") == "Established" and c.get("status") == "True"
+               for c in (crd.get("status") or {}).get("conditions") or [])
+
+
+def _already_installed(cluster, digest: str, names: set[str], namespace: str, service_account: str) -> bool:
+    """The same install is in place (a lab restart): same digest, every CRD Established, the account there."""
+    ns = cluster.get_object("v1", "Namespace", None, namespace)
+    if not ns or (ns["metadata"].get("annotations") or {}).get(INSTALL_ANNOTATION) != digest:
+        return False
+    listing = cluster.request("GET", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
+                              doing="listing CRDs")
+    present = {c["metadata"]["name"] for c in listing.get("items") or [] if _established(c)}
+    return names <= present and cluster.get_object("v1", "ServiceAccount", namespace, service_account) is not None
+
+
 def install(cluster, namespace: str = NAMESPACE, service_account: str = SERVICE_ACCOUNT) -> None:
     """Apply ESO's CRDs and RBAC (server-side, as `kubectl apply --server-side`), then wait until every
-    CRD is Established. `cluster` is a helpers.cluster.Cluster with the rights to install CRDs."""
+    CRD is Established; nothing to do when the same install is already there. `cluster` is a
+    helpers.cluster.Cluster with the rights to install CRDs."""
     definitions = crds()
-    # the API server handles the CRDs concurrently; one after the other costs seconds on two cores
+    namespace_obj, *manifests = install_manifests(namespace, service_account)
+    digest = _digest(definitions + manifests)
+    names = {d["metadata"]["name"] for d in definitions}
+    if _already_installed(cluster, digest, names, namespace, service_account):
+        return
+    # the API server handles the CRDs concurrently; one after the other costs seconds on two cores.
+    # The namespace goes first: the ServiceAccount and Role live in it.
+    cluster.apply(namespace_obj, field_manager=FIELD_MANAGER)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(lambda obj: cluster.apply(obj, field_manager=FIELD_MANAGER),
-                      definitions + install_manifests(namespace, service_account)))
+        list(pool.map(lambda obj: cluster.apply(obj, field_manager=FIELD_MANAGER), definitions + manifests))
     deadline = time.monotonic() + CRD_TIMEOUT
-    pending = {d["metadata"]["name"] for d in definitions}
+    pending = set(names)
     while pending and time.monotonic() < deadline:
         for name in sorted(pending):
-            crd = cluster.get_object("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, name) or {}
-            if any(c.get("type") == "Established" and c.get("status") == "True"
-                   for c in (crd.get("status") or {}).get("conditions") or []):
+            if _established(cluster.get_object("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, name) or {}):
                 pending.discard(name)
         if pending:
             time.sleep(0.1)
     if pending:
         raise LabStartFailed(f"ESO's CRDs were not Established within {CRD_TIMEOUT:.0f} s: {', '.join(sorted(pending))}")
+    # recorded last: an interrupted install is redone at the next start
+    cluster.apply({**namespace_obj, "metadata": {**namespace_obj["metadata"], "annotations": {INSTALL_ANNOTATION: digest}}},
+                  field_manager=FIELD_MANAGER)
 
 
 @dataclass(frozen=True)
