@@ -232,10 +232,12 @@ def test_doctor_names_a_missing_crd(chapter):
             crd["metadata"].pop(key, None)
         crd.pop("status", None)
         chapter.cluster.apply(crd, field_manager=lab_eso.FIELD_MANAGER)
+        assert _wait_for(lambda: eso_controller.crds_established(chapter.cluster)["clustersecretstores"])
 
 
 def test_doctor_names_a_stopped_controller(chapter):
-    assert run_doctor(chapter.settings).check("ESO controller up").status == "PASS"
+    before = run_doctor(chapter.settings)
+    assert before.check("ESO controller up").status == "PASS", before.as_text()
     [controller] = [p for p in psutil.Process(chapter.lab.pid).children() if p.name() == "eso-controller"]
     controller.kill()
     controller.wait(10)
