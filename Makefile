@@ -4,7 +4,7 @@ PY := .venv/bin/python
 STAMP := .venv/.installed-stamp
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: mermaid-js run test test-apiserver lab diagrams bench clean system-deps node-deps apiserver notebooks help venv
+.PHONY: mermaid-js run test test-apiserver lab diagrams bench clean system-deps node-deps apiserver eso real notebooks help venv
 
 help:
 	@echo "make run        start the embedded lab and run the whole tutorial headless (build/executed, build/html)"
@@ -13,7 +13,9 @@ help:
 	@echo "make lab        start the lab and JupyterLab on 127.0.0.1; prints the URL that opens the chapter"
 	@echo "make notebooks  re-execute the notebooks in place against the lab (the committed outputs)"
 	@echo "make diagrams   render diagrams/*.mmd to SVG"
-	@echo "make apiserver  build the real kube-apiserver and etcd from the Go module proxy"
+	@echo "make apiserver  build the real kube-apiserver, kube-controller-manager and etcd from the Go module proxy"
+	@echo "make eso        build the real External Secrets Operator controller from the Go module proxy"
+	@echo "make real       build the whole real stack once (apiserver + eso) and print what it took"
 	@echo "make test-apiserver  the lab and contract tests against the real kube-apiserver"
 	@echo "make bench      run the benchmarks side by side"
 	@echo "make clean      stop the lab and remove build outputs (keeps .venv)"
@@ -72,10 +74,11 @@ mermaid-js:
 
 # mermaid-js, not node-deps: the export needs mermaid's browser build only. With tools/mermaid installed
 # (make node-deps) and chromium, the run also turns its diagrams into PNGs for untrusted viewers.
-# The two downloads run side by side (-j2): they do not depend on each other.
+# The two downloads run side by side (-j2): they do not depend on each other. The real stack when it is
+# built (make real), else the emulator; the run says which.
 run:
 	@$(MAKE) --no-print-directory -j2 venv mermaid-js
-	@$(PY) -m helpers lab up
+	@$(PY) -m helpers lab up --kube auto
 	@$(PY) -m helpers run
 
 notebooks: $(STAMP) node-deps
@@ -104,9 +107,20 @@ lab: $(STAMP)
 diagrams: $(STAMP) system-deps node-deps
 	bash tools/mermaid/render.sh
 
-# The real kube-apiserver + etcd, built from the Go module proxy into ~/.cache/akeyless-workshop (skipped when present)
+# The real kube-apiserver, kube-controller-manager + etcd, built from the Go module proxy into
+# ~/.cache/akeyless-workshop (skipped when present)
 apiserver:
 	bash tools/k8s/build.sh
+
+# The real ESO controller and its CRDs, same cache (skipped when present)
+eso:
+	bash tools/eso/build.sh
+
+# The whole real stack, once: `lab up --kube apiserver` then runs ESO beside the real control plane
+real:
+	@start=$$(date +%s); \
+	 bash tools/k8s/build.sh && bash tools/eso/build.sh && \
+	 echo "make real: the real stack is built in $$(bash tools/k8s/build.sh --print-dir) and $$(bash tools/eso/build.sh --print-dir) ($$(( $$(date +%s) - start )) s; $$(du -sh $$(bash tools/k8s/build.sh --print-dir) $$(bash tools/eso/build.sh --print-dir) | awk '{print $$1}' | paste -sd+ -) of binaries)"
 
 # The contract suite against the real kube-apiserver (builds it first when missing: ~5 min cold)
 test-apiserver: $(STAMP) apiserver

@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["kube_roundtrip.py", "lab_startup.py", "akeyless_throughput.py", "workshop_concurrency.py"]
+ORDER = ["kube_roundtrip.py", "lab_startup.py", "akeyless_throughput.py", "eso_sync.py",
+         "workshop_concurrency.py"]
 
 
 def main() -> int:

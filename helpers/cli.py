@@ -8,11 +8,19 @@ from .config import Settings
 from .errors import ConfigError, LabError
 
 
+def _stack(kube: str | None) -> str | None:
+    """`auto`: the real stack (kube-apiserver, kube-controller-manager, ESO) when it is built, else the emulator."""
+    if kube != "auto":
+        return kube
+    from .lab import apiserver
+    return "apiserver" if apiserver.real_stack_available() else "emulator"
+
+
 def _lab(args) -> int:
     from . import lab
     settings = Settings.load(lab_dir=args.lab_dir)
     if args.action == "up":
-        print(lab.up(settings, kube=args.kube).summary())
+        print(lab.up(settings, kube=_stack(args.kube)).summary())
         info = lab.info(settings)
         for label, value in info.rows():
             print(f"  {label:<22} {value}")
@@ -28,6 +36,18 @@ def _lab(args) -> int:
         return 0 if result.running else 3
     elif args.action == "clock":
         print(f"lab clock offset: {lab.advance_clock(args.seconds, settings):.0f} s")
+    elif args.action == "eso":
+        from .lab import eso_beside
+        if args.stop:
+            print(eso_beside.stop(settings.lab_dir).summary())
+        else:
+            if not args.kubeconfig:
+                raise ConfigError("`lab eso` needs the cluster to run beside",
+                                  hint="python -m helpers lab eso --kubeconfig ~/.kube/config [--context NAME]")
+            result = eso_beside.start(args.kubeconfig, args.context, settings.lab_dir)
+            print(result.summary())
+            for label, value in result.rows():
+                print(f"  {label:<22} {value}")
     return 0
 
 
@@ -52,7 +72,13 @@ def _runbook(args) -> int:
 
 def _run(args) -> int:
     from .tutorial import run_all
-    results = run_all(output_dir=args.output, parameters=dict(p.split("=", 1) for p in args.parameter or []),
+    parameters = dict(p.split("=", 1) for p in args.parameter or [])
+    if "target" not in parameters or parameters["target"] == "lab":
+        parameters.setdefault("kube", _stack("auto"))
+        print("stack: " + ("real (etcd, kube-apiserver, kube-controller-manager, the ESO controller)"
+                           if parameters["kube"] == "apiserver" else
+                           "emulator (Python Kubernetes API; ESO replayed; `make real` builds the real stack)"))
+    results = run_all(output_dir=args.output, parameters=parameters,
                       names=args.notebook or None, html=not args.no_html, in_place=args.in_place)
     for line in results.lines():
         print(line)
@@ -95,10 +121,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     lab = sub.add_parser("lab", help="the embedded lab")
-    lab.add_argument("action", choices=["up", "down", "status", "reset", "clock"])
+    lab.add_argument("action", choices=["up", "down", "status", "reset", "clock", "eso"])
     lab.add_argument("seconds", nargs="?", type=float, default=0, help="with `clock`: seconds to advance")
-    lab.add_argument("--kube", choices=["emulator", "apiserver"], default=None,
-                     help="the lab's Kubernetes side: the Python emulator (default) or the real kube-apiserver")
+    lab.add_argument("--kube", choices=["emulator", "apiserver", "auto"], default=None,
+                     help="the lab's Kubernetes side: the Python emulator (default), the real stack "
+                          "(kube-apiserver, kube-controller-manager, ESO), or auto (the real stack when built)")
+    lab.add_argument("--kubeconfig", help="with `eso`: the cluster to run the real ESO controller beside")
+    lab.add_argument("--context", help="with `eso`: the kubeconfig context (default: its current context)")
+    lab.add_argument("--stop", action="store_true", help="with `eso`: stop the controller `lab eso` started")
     lab.set_defaults(func=_lab)
 
     doctor = sub.add_parser("doctor", help="check, link by link, that a target can serve the tutorial")

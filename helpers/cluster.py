@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -142,6 +143,24 @@ def cluster_error(exc: Exception, doing: str = "") -> ClusterError:
 
 # --- the CA ------------------------------------------------------------------------------------
 
+# Resources the workshop applies or reads by apiVersion/kind; `kind` -> plural, as discovery names them.
+PLURALS = {"Namespace": "namespaces", "ServiceAccount": "serviceaccounts", "Secret": "secrets", "Pod": "pods",
+           "ConfigMap": "configmaps", "ClusterRole": "clusterroles", "ClusterRoleBinding": "clusterrolebindings",
+           "Role": "roles", "RoleBinding": "rolebindings", "CustomResourceDefinition": "customresourcedefinitions",
+           "SecretStore": "secretstores", "ClusterSecretStore": "clustersecretstores",
+           "ExternalSecret": "externalsecrets"}
+
+
+def object_path(api_version: str, kind: str, namespace: str | None, name: str | None = None) -> str:
+    """The REST path of an object (or, without name, of its collection)."""
+    base = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+    where = f"/namespaces/{namespace}" if namespace else ""
+    if kind not in PLURALS:
+        raise ConfigError(f"the workshop does not know the resource of kind {kind!r}",
+                          hint=f"known kinds: {', '.join(PLURALS)}")
+    return f"{base}{where}/{PLURALS[kind]}" + (f"/{name}" if name else "")
+
+
 def _ns_meta(name: str, namespace: str | None = None, labels=None, annotations=None) -> k8s.V1ObjectMeta:
     return k8s.V1ObjectMeta(name=name, namespace=namespace, labels=labels or None, annotations=annotations or None)
 
@@ -238,6 +257,136 @@ class Cluster:
             return response.status, json.loads(text)
         except ValueError:
             return response.status, text
+
+    def request(self, method: str, path: str, body: Any = None, *, content_type: str = "application/json",
+                query: list[tuple[str, str]] | None = None, doing: str = "") -> Any:
+        """One raw API call (server-side apply, custom resources, subresources); the parsed JSON answer,
+        or ClusterError with the API server's message."""
+        method_, url, headers, payload, post = self.api_client.param_serialize(
+            method, path, query_params=query or [], body=body, auth_settings=["BearerToken"],
+            header_params={"Accept": "application/json", "Content-Type": content_type})
+        try:
+            response = self.api_client.call_api(method_, url, headers, payload, post, _request_timeout=self.timeout)
+            response.read()
+        except (ApiException, urllib3.exceptions.HTTPError) as exc:
+            raise cluster_error(exc, doing or f"{method} {path}") from None
+        if response.status >= 400:
+            raise cluster_error(ApiException(http_resp=response), doing or f"{method} {path}")
+        return json.loads(response.data or b"null")
+
+    def apply(self, obj: dict, field_manager: str = "workshop") -> dict:
+        """`kubectl apply --server-side --force-conflicts` of one object; the object as stored."""
+        meta = obj["metadata"]
+        return self.request("PATCH", object_path(obj["apiVersion"], obj["kind"], meta.get("namespace"), meta["name"]),
+                            obj, content_type="application/apply-patch+yaml",
+                            query=[("fieldManager", field_manager), ("force", "true")],
+                            doing=f"applying {obj['kind']} {meta.get('namespace', '')}/{meta['name']}".replace(" /", " "))
+
+    def get_object(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict | None:
+        """Any object by apiVersion/kind (custom resources included); None when it does not exist."""
+        try:
+            return self.request("GET", object_path(api_version, kind, namespace, name),
+                                doing=f"reading {kind} {namespace}/{name}")
+        except ClusterError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def delete_object(self, api_version: str, kind: str, namespace: str | None, name: str,
+                      propagation: str = "Background") -> ObjectResult:
+        try:
+            self.request("DELETE", object_path(api_version, kind, namespace, name),
+                         {"propagationPolicy": propagation}, doing=f"deleting {kind} {namespace}/{name}")
+        except ClusterError as exc:
+            if exc.status == 404:
+                return ObjectResult(kind, name, namespace, action="absent")
+            raise
+        return ObjectResult(kind, name, namespace, action="deleted")
+
+    def events_for(self, namespace: str, kind: str, name: str) -> list[dict]:
+        """The Events whose involvedObject is this object, oldest first: (time, type, reason, message, source)."""
+        listing = self._call(f"listing events of {kind} {namespace}/{name}", self.core.list_namespaced_event, namespace,
+                             field_selector=f"involvedObject.kind={kind},involvedObject.name={name}")
+        rows = []
+        for event in listing.items:
+            when = event.last_timestamp or event.event_time or event.first_timestamp or event.metadata.creation_timestamp
+            rows.append({"time": when, "type": event.type, "reason": event.reason, "message": event.message,
+                         "count": event.count or 1,
+                         "source": (event.source.component if event.source else None) or event.reporting_component})
+        return sorted(rows, key=lambda r: str(r["time"]))
+
+    def eso_deployments(self) -> list[tuple[str, str, bool]]:
+        """ESO controller Deployments installed by its Helm chart: (namespace, name, available)."""
+        try:
+            found = self.request("GET", "/apis/apps/v1/deployments",
+                                 query=[("labelSelector", "app.kubernetes.io/name=external-secrets")],
+                                 doing="listing ESO Deployments")
+        except ClusterError as exc:
+            if exc.status != 404:       # a cluster without the apps API (the lab's emulator) has none
+                raise
+            return []
+        return [(d["metadata"]["namespace"], d["metadata"]["name"], bool((d.get("status") or {}).get("availableReplicas")))
+                for d in found.get("items") or []]
+
+    # --- pods (a control plane without nodes: they stay Pending, the API still admits them) ---
+
+    def create_pod(self, namespace: str, name: str, service_account: str, *, image: str = "busybox:1.36",
+                   audience: str | None = None, labels: dict | None = None) -> dict:
+        """A Pod running as `service_account`, replacing one of the same name. With `audience`, it also
+        asks for a projected token with that audience (as a workload that calls Akeyless itself would)."""
+        volumes, mounts = [], []
+        if audience:
+            volumes.append({"name": "akeyless-token", "projected": {"sources": [{"serviceAccountToken": {
+                "audience": audience, "expirationSeconds": 600, "path": "token"}}]}})
+            mounts.append({"name": "akeyless-token", "mountPath": "/var/run/secrets/akeyless", "readOnly": True})
+        body = {"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": namespace, "labels": labels or {"app": name}},
+                "spec": {"serviceAccountName": service_account, "volumes": volumes,
+                         "containers": [{"name": "app", "image": image, "command": ["sleep", "3600"],
+                                         "volumeMounts": mounts}]}}
+        existing = self._absent(f"reading Pod {namespace}/{name}", self.core.read_namespaced_pod, name, namespace)
+        if existing is not None:
+            self._call(f"deleting Pod {namespace}/{name}", self.core.delete_namespaced_pod, name, namespace,
+                       grace_period_seconds=0)
+            self._wait_gone(lambda: self._absent("", self.core.read_namespaced_pod, name, namespace))
+        return self.request("POST", f"/api/v1/namespaces/{namespace}/pods", body,
+                            doing=f"creating Pod {namespace}/{name}")
+
+    def read_pod(self, namespace: str, name: str) -> dict:
+        return self.request("GET", f"/api/v1/namespaces/{namespace}/pods/{name}", doing=f"reading Pod {namespace}/{name}")
+
+    def delete_pod(self, namespace: str, name: str) -> ObjectResult:
+        deleted = self._absent(f"deleting Pod {namespace}/{name}", self.core.delete_namespaced_pod, name, namespace,
+                               grace_period_seconds=0)
+        return ObjectResult("Pod", name, namespace, action="deleted" if deleted is not None else "absent")
+
+    def request_pod_token(self, namespace: str, pod: dict, audiences: list[str] | None = None,
+                          expiration_seconds: int = 600) -> TokenResult:
+        """The TokenRequest a kubelet makes for a Pod's projected volume: bound to the Pod (name and uid),
+        so the token dies with the Pod and carries `kubernetes.io.pod` claims."""
+        sa = pod["spec"].get("serviceAccountName") or "default"
+        bound = k8s.V1BoundObjectReference(api_version="v1", kind="Pod", name=pod["metadata"]["name"],
+                                           uid=pod["metadata"]["uid"])
+        requested = tuple(audiences or ())
+        spec = k8s.V1TokenRequestSpec(audiences=list(requested), expiration_seconds=int(expiration_seconds),
+                                      bound_object_ref=bound)
+        try:
+            answer = self.core.create_namespaced_service_account_token(
+                sa, namespace, k8s.AuthenticationV1TokenRequest(spec=spec), _request_timeout=self.timeout)
+        except (ApiException, urllib3.exceptions.HTTPError) as exc:
+            error = cluster_error(exc)
+            return TokenResult(namespace, sa, requested, int(expiration_seconds), error=error.message,
+                               status=error.status, reason=error.reason, hint=error.hint)
+        return TokenResult(namespace, sa, requested, int(expiration_seconds), token=answer.status.token,
+                           expiration=answer.status.expiration_timestamp)
+
+    def _wait_gone(self, read: Callable[[], Any], timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while read() is not None:
+            if time.monotonic() > deadline:
+                raise ClusterError("an object being deleted is still there after 30 s",
+                                   hint="check for finalizers (`kubectl get -o yaml`)")
+            time.sleep(0.1)
 
     def as_identity(self, token: str) -> "Cluster":
         """The same API server, but acting as the holder of a bearer JWT: that identity's RBAC applies."""
@@ -466,10 +615,18 @@ class Cluster:
     # --- secrets ---
 
     def write_secret(self, namespace: str, name: str, data: dict[str, str], labels: dict | None = None,
-                     annotations: dict | None = None, type: str = "Opaque") -> SecretResult:
-        """Create or replace a Secret the way ESO writes its target: base64 `data`, labels, annotations."""
+                     annotations: dict | None = None, type: str = "Opaque",
+                     owner_references: list[dict] | None = None) -> SecretResult:
+        """Create or replace a Secret the way ESO writes its target: base64 `data`, labels, annotations,
+        and the ownerReference to its ExternalSecret when given."""
         encoded = {k: base64.b64encode(str(v).encode()).decode() for k, v in data.items()}
-        body = k8s.V1Secret(metadata=_ns_meta(name, namespace, labels, annotations), data=encoded, type=type)
+        meta = _ns_meta(name, namespace, labels, annotations)
+        if owner_references:
+            meta.owner_references = [k8s.V1OwnerReference(
+                api_version=o["apiVersion"], kind=o["kind"], name=o["name"], uid=o["uid"],
+                controller=o.get("controller"), block_owner_deletion=o.get("blockOwnerDeletion"))
+                for o in owner_references]
+        body = k8s.V1Secret(metadata=meta, data=encoded, type=type)
         doing = f"writing Secret {namespace}/{name}"
         try:
             self.core.create_namespaced_secret(namespace, body, _request_timeout=self.timeout)
@@ -489,8 +646,10 @@ class Cluster:
     def read_secret(self, namespace: str, name: str, reveal: bool = False) -> SecretResult:
         secret = self._call(f"reading Secret {namespace}/{name}", self.core.read_namespaced_secret, name, namespace)
         data = {k: _decode_value(v) for k, v in (secret.data or {}).items()}
+        owners = tuple((o.api_version, o.kind, o.name, o.uid, bool(o.controller))
+                       for o in secret.metadata.owner_references or ())
         return SecretResult(namespace, name, secret.type or "Opaque", data, dict(secret.metadata.labels or {}),
-                            dict(secret.metadata.annotations or {}), reveal=reveal)
+                            dict(secret.metadata.annotations or {}), reveal=reveal, owner_references=owners)
 
     def delete_secret(self, namespace: str, name: str) -> ObjectResult:
         deleted = self._absent(f"deleting Secret {namespace}/{name}", self.core.delete_namespaced_secret, name,

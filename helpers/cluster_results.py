@@ -309,6 +309,7 @@ class SecretResult(Result):
     annotations: dict = field(default_factory=dict)
     reveal: bool = False
     action: str = "read"
+    owner_references: tuple = ()       # (apiVersion, kind, name, uid, controller) per owner
 
     title = "Secret"
 
@@ -326,6 +327,8 @@ class SecretResult(Result):
         rows = [("type", self.type), ("this call", self.action)]
         rows += [(f"label {k}", v) for k, v in sorted(self.labels.items())]
         rows += [(f"annotation {k}", v) for k, v in sorted(self.annotations.items())]
+        rows += [("owner", f"{kind} {name} ({api_version}, uid {uid}{', controller' if controller else ''})")
+                 for api_version, kind, name, uid, controller in self.owner_references]
         return rows + [(f"data[{k}]", mask_secret(self.data[k], self.reveal)) for k in self.keys]
 
 

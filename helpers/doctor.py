@@ -201,6 +201,54 @@ class _Doctor:
                           "configure the Akeyless k8s auth config with the tokens' iss (--k8s-issuer)")
         return f"issuer {found.issuer} (same as the tokens' iss)"
 
+    # --- ESO (the real controller; the emulator replays it) ---
+
+    def eso_wanted(self) -> bool:
+        return not (self.settings.is_lab and self.settings.kube == "emulator")
+
+    def eso_crds(self) -> str | tuple[str, str]:
+        from .eso_controller import crds_established
+        found = crds_established(self.cluster)
+        missing = [f"{plural}.external-secrets.io" for plural, ok in found.items() if not ok]
+        if not missing:
+            return f"{', '.join(found)} established"
+        fix = ("restart the lab so it re-applies them: `python -m helpers lab down && python -m helpers lab up "
+               "--kube apiserver`" if self.settings.is_lab else
+               "install ESO (helm install external-secrets external-secrets/external-secrets -n external-secrets "
+               "--create-namespace) or run the lab's: `python -m helpers lab eso --kubeconfig FILE`")
+        if self.settings.is_lab:
+            raise _Failed(f"CRD {', '.join(missing)} missing or not Established", fix)
+        return f"CRD {', '.join(missing)} missing: no ESO in this cluster", fix
+
+    def eso_controller(self) -> str | tuple[str, str]:
+        from . import lab
+        if self.settings.is_lab:
+            status = lab.status(self.settings)
+            where = status.info.components.get("external-secrets", "") if status.info else ""
+            if not where.startswith("http"):
+                raise _Failed(f"the ESO controller is {where or 'not started'}",
+                              "build it once with `make eso`, then `python -m helpers lab down && "
+                              "python -m helpers lab up --kube apiserver`")
+            if "external-secrets DOWN" in status.detail:
+                raise _Failed(f"the ESO controller does not answer at {where} (stopped or crashed; its log: "
+                              f"{status.info.dir / 'eso.log'})",
+                              "restart the lab: `python -m helpers lab down && python -m helpers lab up --kube apiserver`")
+            return f"running out of cluster as external-secrets/external-secrets, metrics at {where}"
+        from .lab import eso_beside
+        beside = eso_beside.status(self.settings.lab_dir)
+        if beside.running:
+            return beside.summary()
+        from .eso_controller import crds_established
+        if not all(crds_established(self.cluster).values()):
+            return ("no ESO controller: its CRDs are not installed", "the chapter replays ESO; to meet the real one, "
+                    "install ESO with Helm or run `python -m helpers lab eso --kubeconfig FILE`")
+        deployments = self.cluster.eso_deployments()
+        ready = [d for d in deployments if d[2]]
+        if ready:
+            return "ESO Deployment " + ", ".join(f"{ns}/{name}" for ns, name, _ in ready) + " available"
+        return ("no ESO controller found (no available Deployment labelled app.kubernetes.io/name=external-secrets)",
+                "install ESO with Helm, or run the lab's beside this cluster: `python -m helpers lab eso --kubeconfig FILE`")
+
     def cleanup(self) -> None:
         """Remove the cluster-wide binding and the ServiceAccounts; the dedicated namespace stays, since a
         namespace deletion can hang in Terminating on control planes without a controller manager."""
@@ -227,6 +275,9 @@ class _Doctor:
         self.step("reviewer may create TokenReviews", self.reviewer_rbac)
         self.step("token reviewed as the reviewer", self.review)
         self.step("issuer discovery", self.discovery)
+        if self.eso_wanted():
+            self.step("ESO CRDs established", self.eso_crds)
+            self.step("ESO controller up", self.eso_controller)
         self.cleanup()
         return self.report
 

@@ -24,6 +24,7 @@ from .tokens import redact
 API_VERSION = "external-secrets.io/v1"
 ESO_TOKEN_SECONDS = 600          # ESO's TokenRequest always asks for exactly ten minutes
 MANAGED_LABEL = "reconcile.external-secrets.io/managed"
+OWNER_LABEL = "reconcile.external-secrets.io/created-by"      # creationPolicy Owner only
 HASH_ANNOTATION = "reconcile.external-secrets.io/data-hash"
 
 
@@ -223,8 +224,12 @@ class SyncResult(Result):
 
 
 def sync(cluster, external: Manifest, store: Manifest, ca_pem: str | None = None,
-         write: bool = True) -> SyncResult:
-    """Reconcile `external` the way ESO's Akeyless provider does; never raises for a sync failure."""
+         write: bool = True, owner_uid: str | None = None) -> SyncResult:
+    """Reconcile `external` the way ESO's Akeyless provider does; never raises for a sync failure.
+
+    `owner_uid` is the ExternalSecret's uid when it exists as an object (a cluster with ESO's CRDs):
+    the Secret then gets ESO's ownerReference, so deleting the ExternalSecret garbage-collects it.
+    The emulator has no ExternalSecret objects, so there the Secret has no owner."""
     spec = external.body["spec"]
     namespace = external.body["metadata"]["namespace"]
     name = external.body["metadata"]["name"]
@@ -274,28 +279,60 @@ def sync(cluster, external: Manifest, store: Manifest, ca_pem: str | None = None
             return result
         result.values[item["secretKey"]] = str(values[key])
 
-    result.secret_manifest = _secret_body(namespace, target, name, result.values)
+    owned = spec["target"].get("creationPolicy", "Owner") == "Owner"
+    result.secret_manifest = secret_body(namespace, target, name, result.values, owned=owned, owner_uid=owner_uid)
     if write:
-        cluster.write_secret(namespace, target, result.values,
-                             labels=result.secret_manifest["metadata"]["labels"],
-                             annotations=result.secret_manifest["metadata"]["annotations"])
+        meta = result.secret_manifest["metadata"]
+        cluster.write_secret(namespace, target, result.values, labels=meta["labels"],
+                             annotations=meta["annotations"], owner_references=meta.get("ownerReferences"))
     result.reason, result.message = "SecretSynced", "secret synced"
     return result
 
 
 def provider_error(command: str, key: str, exc: GatewayError) -> str:
-    """ESO's wording for a failed call after /auth (its Akeyless provider's error strings, v2.9)."""
+    """ESO's wording for a failed call after /auth, as the v0.16.2 provider the lab runs words it: a
+    describe-item error whose body is JSON (every gateway error is) is swallowed and the empty item
+    reported as "item does not exist", whatever the status (401 and 403 included; v2.9 reports those
+    as they are); only a body that is not JSON is quoted."""
+    if exc.status == 0:          # no HTTP answer: Go's transport error, wrapped without the body
+        return f"can't {'describe item' if command == 'describe-item' else 'get secret value'}: {exc.body}"
     if command == "describe-item":
-        return "item does not exist" if exc.status == 404 else f"can't describe item: {key}, error: {exc.body}"
+        try:
+            json.loads(exc.body)
+        except ValueError:
+            return f"can't describe item: {key}, error: {exc.body}"
+        return "item does not exist"
     return f"can't get secret value: {exc.body}"
 
 
-def _secret_body(namespace: str, name: str, owner: str, values: dict[str, str]) -> dict:
-    digest = hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:32]
-    return {
-        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": name, "namespace": namespace,
-                     "labels": {MANAGED_LABEL: "true"},
-                     "annotations": {HASH_ANNOTATION: digest, "workshop/synced-from": f"ExternalSecret/{owner}"}},
-        "data": {k: base64.b64encode(v.encode()).decode() for k, v in values.items()},
-    }
+def go_map_text(values: dict[str, bytes]) -> str:
+    """What Go's fmt `%+v` prints for a map[string][]byte (keys sorted, bytes as decimal lists): the
+    text ESO hashes."""
+    return "map[" + " ".join(f"{k}:[{' '.join(str(b) for b in v)}]" for k, v in sorted(values.items())) + "]"
+
+
+def object_hash(text: str) -> str:
+    """ESO's utils.ObjectHash: SHA3-224 of the value's `%+v` text, in hex."""
+    return hashlib.sha3_224(text.encode()).hexdigest()
+
+
+def data_hash(values: dict[str, str]) -> str:
+    """The `reconcile.external-secrets.io/data-hash` ESO puts on the Secret it writes (the hash of its data)."""
+    return object_hash(go_map_text({k: v.encode() for k, v in values.items()}))
+
+
+def secret_body(namespace: str, name: str, owner: str, values: dict[str, str], *, owned: bool = True,
+                owner_uid: str | None = None) -> dict:
+    """The Secret ESO writes for ExternalSecret `owner`: its managed label, with creationPolicy Owner
+    the created-by label (the hash of "<namespace>/<ExternalSecret>") and, when the ExternalSecret's
+    uid is known, a controller ownerReference; the data-hash annotation."""
+    labels = {MANAGED_LABEL: "true"}
+    if owned:
+        labels[OWNER_LABEL] = object_hash(f"{namespace}/{owner}")
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace, "labels": labels,
+                                "annotations": {HASH_ANNOTATION: data_hash(values)}}
+    if owned and owner_uid:
+        metadata["ownerReferences"] = [{"apiVersion": API_VERSION, "kind": "ExternalSecret", "name": owner,
+                                        "uid": owner_uid, "controller": True, "blockOwnerDeletion": True}]
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": metadata,
+            "data": {k: base64.b64encode(v.encode()).decode() for k, v in values.items()}}

@@ -1,20 +1,26 @@
-"""The lab's "real" Kubernetes side: upstream kube-apiserver plus etcd, started by the lab process.
+"""The lab's "real" Kubernetes side: upstream etcd, kube-apiserver, kube-controller-manager and the
+External Secrets Operator, started by the lab process.
 
 Used by `lab up --kube apiserver` instead of the emulator. The binaries are built from the Go
-module proxy by tools/k8s/build.sh into a cache outside the repository; this module only runs them,
-envtest-style: no kubelet, scheduler or controller-manager, so there are no default
-ServiceAccounts, no token controller, no garbage collection.
+module proxy by tools/k8s/build.sh and tools/eso/build.sh into a cache outside the repository; this
+module only runs them. There is no kubelet and no scheduler (Pods stay Pending). The
+controller-manager runs the controllers this workshop meets: the `default` ServiceAccount of every
+namespace, `kube-root-ca.crt`, garbage collection of owned objects, namespace deletion and the
+legacy token controllers. When kube-controller-manager or ESO is not built, the lab runs without it
+(envtest-style) and `lab status` says so.
 
 The API server gets the lab's own key material, so everything a learner copied from the emulated
-lab (the CA, the admin token, the kubeconfig) works unchanged against it.
+lab (the CA, the admin token, the kubeconfig) works unchanged against it. It writes an audit log
+(.lab/apiserver-audit.log) of the calls the chapter shows: TokenRequests, TokenReviews, and what ESO
+does to Secrets and ExternalSecrets.
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import ctypes
+import json
 import os
-import re
 import signal
 import socket
 import ssl
@@ -25,6 +31,7 @@ import aiohttp
 
 from ..config import PROJECT_ROOT
 from ..errors import LabStartFailed
+from . import eso, gobuild
 from .pki import write_private
 
 HOST = "127.0.0.1"
@@ -34,20 +41,23 @@ STOP_TIMEOUT = 10.0
 
 
 def k8s_version() -> str:
-    """The pinned Kubernetes version, read from the build script so there is one place to bump it."""
-    match = re.search(r"^K8S_VERSION=(v[0-9.]+)$", BUILD_SCRIPT.read_text(), re.M)
-    if not match:
-        raise LabStartFailed(f"{BUILD_SCRIPT} has no K8S_VERSION=vX.Y.Z line")
-    return match.group(1)
+    return gobuild.pinned_version(BUILD_SCRIPT, "K8S_VERSION")
 
 
 def bin_dir() -> Path:
-    """Where tools/k8s/build.sh puts the binaries (same rule as the script: outside the clone, so a
-    fresh clone on the same machine reuses them)."""
-    if os.environ.get("WORKSHOP_K8S_BIN_DIR"):
-        return Path(os.environ["WORKSHOP_K8S_BIN_DIR"])
-    cache = Path(os.environ.get("WORKSHOP_CACHE") or Path.home() / ".cache" / "akeyless-workshop")
-    return cache / f"k8s-{k8s_version()}"
+    """Where tools/k8s/build.sh puts the binaries."""
+    return gobuild.cache_dir("WORKSHOP_K8S_BIN_DIR", f"k8s-{k8s_version()}")
+
+
+def controller_manager() -> Path | None:
+    """kube-controller-manager when it is built (older caches hold only kube-apiserver and etcd)."""
+    path = bin_dir() / "kube-controller-manager"
+    return path if os.access(path, os.X_OK) else None
+
+
+def real_stack_available() -> bool:
+    """Every binary of the full real stack is built: etcd, kube-apiserver, kube-controller-manager, ESO."""
+    return available() and controller_manager() is not None and eso.available()
 
 
 def binaries() -> dict[str, Path]:
@@ -92,13 +102,13 @@ def _die_with_parent() -> None:
     libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-async def _spawn(argv: list[str], log_path: Path) -> asyncio.subprocess.Process:
+async def _spawn(argv: list[str], log_path: Path, env: dict | None = None) -> asyncio.subprocess.Process:
     with open(log_path, "ab") as log:
         log.write(f"\n--- {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(argv)}\n".encode())
         log.flush()
         return await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=asyncio.subprocess.STDOUT,
-            preexec_fn=_die_with_parent)
+            preexec_fn=_die_with_parent, env=env)
 
 
 async def _terminate(proc: asyncio.subprocess.Process) -> None:
@@ -152,8 +162,40 @@ def _etcd_argv(etcd: Path, data_dir: Path, client_port: int, peer_port: int) -> 
             "--unsafe-no-fsync", "--log-level", "warn"]
 
 
-def _apiserver_argv(ctx, apiserver: Path, work: Path, port: int, etcd_port: int) -> list[str]:
+AUDIT_LOG = "apiserver-audit.log"
+CONTROLLERS = ["serviceaccount-controller", "serviceaccount-token-controller",
+               "root-ca-certificate-publisher-controller", "garbage-collector-controller", "namespace-controller",
+               "legacy-serviceaccount-token-cleaner-controller"]
+
+
+def audit_policy() -> dict:
+    """What the API server records. Never a request or response body that carries a credential: a
+    TokenRequest's request (audiences, lifetime, bound object) is safe, its response (the JWT) is not;
+    a TokenReview's request IS a JWT, so it is logged without bodies; Secrets never with bodies."""
+    eso_user = f"system:serviceaccount:{eso.NAMESPACE}:{eso.SERVICE_ACCOUNT}"
+    return {
+        "apiVersion": "audit.k8s.io/v1", "kind": "Policy", "omitStages": ["RequestReceived"],
+        "rules": [
+            {"level": "Request", "verbs": ["create"], "resources": [{"group": "", "resources": ["serviceaccounts/token"]}]},
+            {"level": "Metadata", "resources": [{"group": "authentication.k8s.io", "resources": ["tokenreviews"]}]},
+            {"level": "None", "verbs": ["watch", "list"]},
+            {"level": "Metadata", "users": [eso_user],
+             "resources": [{"group": "", "resources": ["secrets", "serviceaccounts", "events"]},
+                           {"group": "external-secrets.io"}]},
+            {"level": "Metadata", "verbs": ["create", "update", "patch", "delete"],
+             "resources": [{"group": "external-secrets.io"}]},
+            {"level": "None"},
+        ],
+    }
+
+
+def _apiserver_argv(ctx, apiserver: Path, work: Path, port: int, etcd_port: int, *, with_kcm: bool) -> list[str]:
     pki = ctx.pki
+    policy = work / "audit-policy.json"
+    policy.write_text(json.dumps(audit_policy(), indent=1))
+    audit = [f"--audit-policy-file={policy}", f"--audit-log-path={ctx.dir / AUDIT_LOG}",
+             "--audit-log-format=json", "--audit-log-mode=blocking",     # written before the reply: readable at once
+             "--audit-log-maxsize=50", "--audit-log-maxbackup=1"]
     tokens = work / "tokens.csv"
     # static token file: token,user,uid,"groups" - the kubeconfig's bearer token is a cluster admin
     write_private(tokens, f'{pki.admin_token},lab-admin,lab-admin,"system:masters"\n')
@@ -170,12 +212,32 @@ def _apiserver_argv(ctx, apiserver: Path, work: Path, port: int, etcd_port: int)
         f"--service-account-issuer={ctx.issuer}", f"--api-audiences={ctx.issuer}",
         f"--service-account-key-file={pki.sa_pub}", f"--service-account-signing-key-file={pki.sa_key}",
         "--service-cluster-ip-range=10.0.0.0/24",
-        # no controller-manager runs, so nothing would create the default ServiceAccount it waits for
-        "--disable-admission-plugins=ServiceAccount",
+        # with a controller-manager, the ServiceAccount admission plugin works as on AKS (it adds the
+        # projected token volume to Pods); without one nothing would create the `default` SA it waits for
+        *([] if with_kcm else ["--disable-admission-plugins=ServiceAccount"]),
         # a loopback advertise address may not be written into the kubernetes Endpoints
         "--endpoint-reconciler-type=none",
         "--enable-priority-and-fairness=false", "--profiling=false",
+        *audit,
     ]
+
+
+def _kcm_argv(ctx, kcm: Path, work: Path, kube_url: str, port: int) -> list[str]:
+    """kube-controller-manager with its own identity (a client certificate for
+    system:kube-controller-manager, which the bootstrap RBAC grants), a ServiceAccount per controller,
+    serving its health endpoint on loopback only."""
+    cert, key = ctx.pki.client_certificate("kube-controller-manager", "system:kube-controller-manager")
+    kubeconfig = work / "kube-controller-manager.kubeconfig"
+    write_private(kubeconfig, json.dumps({
+        "apiVersion": "v1", "kind": "Config", "current-context": "kcm",
+        "clusters": [{"name": "lab", "cluster": {"server": kube_url, "certificate-authority": str(ctx.pki.ca_cert)}}],
+        "users": [{"name": "kcm", "user": {"client-certificate": str(cert), "client-key": str(key)}}],
+        "contexts": [{"name": "kcm", "context": {"cluster": "lab", "user": "kcm"}}]}))
+    return [str(kcm), f"--kubeconfig={kubeconfig}", f"--controllers={','.join(CONTROLLERS)}",
+            "--use-service-account-credentials=true", "--leader-elect=false",
+            f"--service-account-private-key-file={ctx.pki.sa_key}", f"--root-ca-file={ctx.pki.ca_cert}",
+            f"--bind-address={HOST}", f"--secure-port={port}", f"--cert-dir={work / 'kcm-serving'}",
+            "--concurrent-gc-syncs=2", "--profiling=false"]
 
 
 async def start_apiserver(ctx, previous_ports: dict, ports: dict) -> str:
@@ -188,7 +250,7 @@ async def start_apiserver(ctx, previous_ports: dict, ports: dict) -> str:
     deadline = time.monotonic() + READY_TIMEOUT
 
     taken: set[int] = set()
-    for name in ("kube", "etcd", "etcd_peer"):
+    for name in ("kube", "etcd", "etcd_peer", "kcm", "eso_metrics"):
         ports[name] = _free_port(previous_ports.get(name), taken)
         taken.add(ports[name])
 
@@ -202,17 +264,80 @@ async def start_apiserver(ctx, previous_ports: dict, ports: dict) -> str:
     # in its `finally`)
     ctx.extras.setdefault("on_stop", []).append(stop)
 
+    started = time.monotonic()
+
+    def phase(name: str) -> None:   # one line per stage in lab.log: where a slow start spends its time
+        print(f"real stack: {name} ready after {time.monotonic() - started:.2f} s", flush=True)
+
     etcd_log = ctx.dir / "etcd.log"
     etcd = await _spawn(_etcd_argv(found["etcd"], data_dir, ports["etcd"], ports["etcd_peer"]), etcd_log)
     processes.append(etcd)
     await _wait_ready("etcd", etcd, f"http://{HOST}:{ports['etcd']}/health", etcd_log, deadline)
+    phase("etcd")
 
     api_log = ctx.dir / "apiserver.log"
-    apiserver = await _spawn(_apiserver_argv(ctx, found["kube-apiserver"], work, ports["kube"], ports["etcd"]),
-                             api_log)
+    kcm = controller_manager()
+    apiserver = await _spawn(_apiserver_argv(ctx, found["kube-apiserver"], work, ports["kube"], ports["etcd"],
+                                             with_kcm=kcm is not None), api_log)
     processes.append(apiserver)
     url = f"https://{HOST}:{ports['kube']}"
     await _wait_ready("kube-apiserver", apiserver, url + "/readyz", api_log, deadline,
                       ssl_context=ctx.pki.client_ssl_context(),
                       headers={"Authorization": f"Bearer {ctx.pki.admin_token}"})
+    phase("kube-apiserver")
+    components = {"kube-controller-manager": "not built (bash tools/k8s/build.sh)",
+                  "external-secrets": "not built (make eso)"}
+    ctx.extras["components"] = components
+
+    if kcm is not None:
+        kcm_log = ctx.dir / "kube-controller-manager.log"
+        kcm_proc = await _spawn(_kcm_argv(ctx, kcm, work, url, ports["kcm"]), kcm_log)
+        processes.append(kcm_proc)
+        components["kube-controller-manager"] = f"https://{HOST}:{ports['kcm']}/healthz"
+    if eso.available():
+        await _start_eso(ctx, url, ports["eso_metrics"], deadline, processes, phase)
+        components["external-secrets"] = f"http://{HOST}:{ports['eso_metrics']}/metrics"
+    if kcm is not None:     # started first, checked last: it comes up while the CRDs are applied
+        await _wait_ready("kube-controller-manager", kcm_proc, components["kube-controller-manager"],
+                          ctx.dir / "kube-controller-manager.log", deadline, ssl_context=_insecure())
+        phase("kube-controller-manager")
     return url
+
+
+def _insecure() -> ssl.SSLContext:
+    """For the controller-manager's health endpoint only: a loopback port it serves with a
+    self-signed certificate of its own."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _admin_cluster(ctx, url: str):
+    from kubernetes import client as k8s
+
+    from ..cluster import Cluster
+    conf = k8s.Configuration()
+    conf.host = url
+    conf.ssl_ca_cert = str(ctx.pki.ca_cert)
+    conf.api_key = {"BearerToken": f"Bearer {ctx.pki.admin_token}"}
+    return Cluster(k8s.ApiClient(conf), identity="lab-admin", timeout=30)
+
+
+async def _start_eso(ctx, url: str, metrics_port: int, deadline: float, processes: list, phase) -> None:
+    """Install ESO's CRDs and RBAC as a Helm install would, then run the controller as its own
+    ServiceAccount; ready when its metrics endpoint answers (the manager has started)."""
+    def prepare() -> Path:
+        cluster = _admin_cluster(ctx, url)
+        with cluster.api_client:
+            eso.install(cluster)
+            creds = eso.controller_credentials(cluster)
+        return eso.write_kubeconfig(ctx.dir / "apiserver" / "eso.kubeconfig", creds)
+
+    kubeconfig = await asyncio.to_thread(prepare)
+    phase("ESO's CRDs and RBAC")
+    log_path = ctx.dir / "eso.log"
+    proc = await _spawn(eso.controller_argv(metrics_port), log_path, env=eso.controller_env(kubeconfig))
+    processes.append(proc)
+    await _wait_ready("the ESO controller", proc, f"http://{HOST}:{metrics_port}/metrics", log_path, deadline)
+    phase("the ESO controller")

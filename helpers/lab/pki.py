@@ -132,7 +132,7 @@ class LabPKI:
         cert = _issue(_name("akeyless-lab-ca"), key, None, None, ca=True)
         write_private(self.ca_key, _pem_key(key))
         self.ca_cert.write_bytes(_pem_cert(cert))
-        for stale in (self.serving_cert, self.admin_cert):
+        for stale in (self.serving_cert, self.admin_cert, *self.dir.glob("client-*.crt")):
             stale.unlink(missing_ok=True)
 
     def _create_leaf(self, cert_path: Path, key_path: Path, subject: x509.Name, **usage) -> None:
@@ -142,6 +142,14 @@ class LabPKI:
         cert = _issue(subject, key, ca_cert, ca_key, **usage)
         write_private(key_path, _pem_key(key))
         cert_path.write_bytes(_pem_cert(cert))
+
+    def client_certificate(self, name: str, common_name: str, org: str | None = None) -> tuple[Path, Path]:
+        """A client certificate signed by the lab CA (a control-plane component's own identity),
+        created once and kept: (cert, key) paths."""
+        cert, key = self.dir / f"client-{name}.crt", self.dir / f"client-{name}.key"
+        if not cert.exists() or not key.exists():
+            self._create_leaf(cert, key, _name(common_name, org), client=True)
+        return cert, key
 
     # --- derived values -------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -37,6 +37,7 @@ class LabInfo(Result):
     kube_url: str
     akeyless_url: str
     akeyless_http_url: str
+    components: dict = field(default_factory=dict)   # real stack: controller -> health URL or why absent
 
     title = "embedded lab"
 
@@ -59,13 +60,32 @@ class LabInfo(Result):
             raise LabNotRunning(f"{path} is missing: the lab's Akeyless has not bootstrapped yet")
         return json.loads(path.read_text())
 
+    @property
+    def real_eso(self) -> bool:
+        """The real ESO controller runs beside this lab's API server (`lab up --kube apiserver`, built)."""
+        return self.components.get("external-secrets", "").startswith("http")
+
+    @property
+    def stack(self) -> str:
+        """Which stack this is, in words a run log can print."""
+        if self.kube_mode == "emulator":
+            return "emulator (Python Kubernetes API, ESO replayed by helpers/eso.py)"
+        parts = ["etcd", "kube-apiserver"] + [name for name, where in self.components.items()
+                                              if where.startswith(("http", "https"))]
+        return "real stack (" + ", ".join(parts) + ")"
+
+    @property
+    def apiserver_audit_log(self) -> Path:
+        return self.dir / "apiserver-audit.log"
+
     def summary(self) -> str:
         return f"running ({self.kube_mode} Kubernetes API, Akeyless gateway) on 127.0.0.1"
 
     def rows(self):
         return [("Kubernetes API", self.kube_url), ("Akeyless gateway", self.akeyless_url),
                 ("Akeyless (plain HTTP)", self.akeyless_http_url), ("kubeconfig", str(self.kubeconfig)),
-                ("cluster CA", str(self.ca_cert)), ("process", self.pid)]
+                ("cluster CA", str(self.ca_cert)), ("process", self.pid)] + \
+            [(name, where) for name, where in self.components.items()]
 
 
 @dataclass(frozen=True)
@@ -133,7 +153,8 @@ def _healthy(lab_dir: Path, endpoints: dict) -> bool:
 
 def _info(lab_dir: Path, endpoints: dict) -> LabInfo:
     return LabInfo(dir=lab_dir, pid=endpoints["pid"], kube_mode=endpoints["kube_mode"], kube_url=endpoints["kube"],
-                   akeyless_url=endpoints["akeyless"], akeyless_http_url=endpoints["akeyless_http"])
+                   akeyless_url=endpoints["akeyless"], akeyless_http_url=endpoints["akeyless_http"],
+                   components=endpoints.get("components") or {})
 
 
 def _running(lab_dir: Path) -> dict | None:
@@ -219,8 +240,25 @@ def status(settings: Settings | None = None) -> LabStatus:
     if not endpoints:
         return LabStatus(False, None, f"not running (state dir {lab_dir})")
     healthy = _healthy(lab_dir, endpoints)
-    return LabStatus(healthy, _info(lab_dir, endpoints),
-                     "running and ready" if healthy else "process alive but /readyz does not answer")
+    lab = _info(lab_dir, endpoints)
+    down_now = [name for name, where in lab.components.items() if where.startswith("http") and not _answers(where)]
+    detail = "running and ready" if healthy else "process alive but /readyz does not answer"
+    if lab.components:
+        detail += "; " + ", ".join(f"{name} {'DOWN' if name in down_now else 'up' if where.startswith('http') else where}"
+                                   for name, where in lab.components.items())
+    return LabStatus(healthy and not down_now, lab, detail)
+
+
+def _answers(url: str) -> bool:
+    """A controller's health or metrics endpoint answers 200 (loopback; the controller-manager serves
+    its own self-signed certificate, so it is not verified)."""
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        with urllib.request.urlopen(url, context=context if url.startswith("https") else None, timeout=2) as answer:
+            return answer.status == 200
+    except (OSError, urllib.error.URLError, ssl.SSLError):
+        return False
 
 
 def reset(settings: Settings | None = None) -> LabStatus:

@@ -210,6 +210,8 @@ async def serve(lab_dir: Path, kube_mode: str) -> None:
             "pid": os.getpid(), "kube_mode": kube_mode, "kube": ctx.kube_url,
             "akeyless": akeyless_url, "akeyless_http": akeyless_http_url,
             "ports": ports, "started_at": time.time(), **optional,
+            # the real stack's controllers (apiserver.py): where each answers, or why it is absent
+            "components": ctx.extras.get("components", {}),
         }, indent=2))
         bounder = asyncio.create_task(_bound_log_periodically())
         await stop.wait()

@@ -46,7 +46,8 @@ def _api(info, context: str) -> client.ApiClient:
 
 
 def _children(pid: int) -> list[psutil.Process]:
-    return [p for p in psutil.Process(pid).children() if p.name() in ("etcd", "kube-apiserver")]
+    return [p for p in psutil.Process(pid).children()
+            if p.name() in ("etcd", "kube-apiserver", "kube-controller-manager", "eso-controller")]
 
 
 @needs_binaries
@@ -93,7 +94,9 @@ def test_tokens_carry_the_lab_issuer_and_key(real_lab):
 def test_children_listen_on_loopback_only(real_lab):
     _, info = real_lab
     children = _children(info.pid)
-    assert sorted(p.name() for p in children) == ["etcd", "kube-apiserver"]
+    expected = ["etcd", "kube-apiserver"] + (["kube-controller-manager"] if apiserver.controller_manager() else []) \
+        + (["eso-controller"] if apiserver.eso.available() else [])
+    assert sorted(p.name() for p in children) == sorted(expected)
     for proc in children:
         addresses = {c.laddr.ip for c in proc.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN}
         assert addresses == {"127.0.0.1"}, proc.name()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the upstream kube-apiserver and etcd that `lab up --kube apiserver`
-# runs, from the Go module proxy, into a cache OUTSIDE the repository:
+# Builds the upstream kube-apiserver, kube-controller-manager and etcd that
+# `lab up --kube apiserver` runs, from the Go module proxy, into a cache OUTSIDE
+# the repository:
 #
-#   ${WORKSHOP_CACHE:-$HOME/.cache/akeyless-workshop}/k8s-v1.34.4/{kube-apiserver,etcd}
+#   ${WORKSHOP_CACHE:-$HOME/.cache/akeyless-workshop}/k8s-v1.34.4/{kube-apiserver,kube-controller-manager,etcd}
 #
 # The cache lives outside the clone so that a fresh clone on the same machine
 # (CI) reuses binaries built earlier. A binary that is already there is not
@@ -13,6 +14,8 @@
 # Measured on 2 cores (Go 1.26): cold (empty module and build caches) ~5 min wall,
 # ~340 CPU-s, peak RSS 1.8 GB per process; adds ~0.6 GB module cache, ~2.3 GB
 # build cache, 123 MB of binaries. With a warm build cache, --force takes ~5 s.
+# kube-controller-manager after that (sharing that build cache): 5.7 min wall while the ESO
+# build and other jobs shared the 2 cores (110 CPU-s user), 93 MB.
 set -euo pipefail
 
 K8S_VERSION=v1.34.4
@@ -20,41 +23,21 @@ ETCD_VERSION=v3.6.4
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 out=${WORKSHOP_K8S_BIN_DIR:-${WORKSHOP_CACHE:-$HOME/.cache/akeyless-workshop}/k8s-$K8S_VERSION}
 
-force=0
-for arg in "$@"; do
-  case $arg in
-    --force) force=1 ;;
-    --print-dir) echo "$out"; exit 0 ;;
-    -h|--help) sed -n '2,15p' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) echo "build.sh: unknown argument '$arg' (use --force, --print-dir or --help)" >&2; exit 2 ;;
-  esac
-done
-
-go=${GO:-$(command -v go || true)}
-[ -n "$go" ] || go=/usr/local/go/bin/go
-if [ ! -x "$go" ]; then
-  echo "build.sh: no Go toolchain found (looked on PATH and at /usr/local/go/bin/go); install Go >= 1.24 or set GO=/path/to/go" >&2
-  exit 1
-fi
-
-# Static binaries, no VCS stamping (the module cache has no .git), reproducible
-# paths; go.sum is committed, so the build must not rewrite go.mod/go.sum.
-export CGO_ENABLED=0 GOFLAGS="-trimpath -mod=readonly -buildvcs=false" GOTOOLCHAIN=local
-
-mkdir -p "$out"
+source "$here/../go-build.sh"
 build_date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 
-build_apiserver() {
-  local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+# kube-apiserver and kube-controller-manager: the same module, flags and version stamp.
+build_k8s() {
+  local cmd=$1 minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
   local pkg=k8s.io/component-base/version
-  echo "build.sh: building kube-apiserver $K8S_VERSION into $out (cold: many minutes)" >&2
-  # -pgo=off: the command ships a default.pgo profile that would only slow the
+  echo "build.sh: building $cmd $K8S_VERSION into $out (cold: many minutes)" >&2
+  # -pgo=off: the commands ship default.pgo profiles that would only slow the
   # compile; runtime speed does not matter for a lab.
-  (cd "$here" && "$go" build -pgo=off -o "$out/kube-apiserver.tmp" -ldflags "-s -w \
+  (cd "$here" && "$go" build -pgo=off -o "$out/$cmd.tmp" -ldflags "-s -w \
       -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitVersion=$K8S_VERSION \
       -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date" \
-      k8s.io/kubernetes/cmd/kube-apiserver)
-  mv "$out/kube-apiserver.tmp" "$out/kube-apiserver"
+      "k8s.io/kubernetes/cmd/$cmd")
+  mv "$out/$cmd.tmp" "$out/$cmd"
 }
 
 build_etcd() {
@@ -66,6 +49,9 @@ build_etcd() {
 }
 
 if [ $force = 1 ] || [ ! -x "$out/etcd" ]; then build_etcd; else echo "build.sh: $out/etcd present, skipping" >&2; fi
-if [ $force = 1 ] || [ ! -x "$out/kube-apiserver" ]; then build_apiserver; else echo "build.sh: $out/kube-apiserver present, skipping" >&2; fi
+for cmd in kube-apiserver kube-controller-manager; do
+  if [ $force = 1 ] || [ ! -x "$out/$cmd" ]; then build_k8s $cmd; else echo "build.sh: $out/$cmd present, skipping" >&2; fi
+done
 "$out/kube-apiserver" --version
+"$out/kube-controller-manager" --version
 "$out/etcd" --version | sed -n 1p   # sed reads all: no SIGPIPE under pipefail

@@ -70,7 +70,8 @@ def create_app(ctx) -> web.Application:
     ctx.extras.setdefault("on_stop", []).append(stop)
 
     async def handle(table: dict, command: str, request: web.Request) -> web.Response:
-        call = Call(command or "<none>")
+        call = Call(command or "<none>", user_agent=request.headers.get("User-Agent", "")[:200],
+                    started=state.now())
         status, error = 200, ""
         try:
             handler = table.get(command)

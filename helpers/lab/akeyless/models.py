@@ -172,6 +172,8 @@ class Call:
     path: str = ""
     allowed: bool = True
     reason: str = ""
+    user_agent: str = ""            # which client called (ESO's Go client, the SDK, curl)
+    started: float = 0.0            # lab-clock time the request arrived: the audit's latency
 
 
 class State:
@@ -748,7 +750,8 @@ class State:
                  "auth_method": caller.am_name if caller else (claimed.name if claimed else ""),
                  "sub_claims": caller.sub_claims if caller else {}, "path": call.path,
                  "allowed": call.allowed and status < 400, "status": status,
-                 "reason": call.reason or error}
+                 "reason": call.reason or error, "user_agent": call.user_agent,
+                 "duration_ms": round((self.now() - call.started) * 1000, 3) if call.started else None}
         self.audit.append(entry)
         self.audit_journal.append(entry)
         self.recorded += 1
