@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import akeyless_client as ak
-from . import eso, tokens
+from . import eso, eso_controller, tokens
 from .display import Result, html_table
 from .errors import LabOnly, ParameterError
 
@@ -92,11 +92,21 @@ def _sync(chapter, *, namespace: str | None = None, service_account: str | None 
                              audiences=[p.audience] if audiences is None else audiences,
                              ca_bundle_pem=chapter.gateway_ca_pem())
     external = eso.external_secret(p.k8s_secret, ns, store, p.k8s_secret, {"password": path or p.secret_path})
+    if chapter.session.real_eso:
+        # the real controller's verdict on a broken copy (deleted afterwards), named after what was broken
+        changed = next(k for k, v in (("namespace", namespace), ("service-account", service_account),
+                                      ("audience", audiences), ("conf-name", conf_name), ("path", path))
+                       if v is not None)
+        return eso_controller.reproduce(chapter.cluster, store, external, name=f"broken-{changed}")
     return eso.sync(chapter.cluster, external, store, write=False)
 
 
 def _case_from_sync(name: str, broke: str, sync, fix: str) -> FailureCase:
-    where = "kubectl describe externalsecret (reason SecretSyncedError), ESO controller log"
+    if isinstance(sync, eso_controller.ControllerStatus):
+        where = (f"kubectl describe externalsecret {sync.name} -n {sync.namespace}: the real ESO controller's "
+                 f"condition Ready=False ({sync.reason}) and its Warning event")
+    else:
+        where = "kubectl describe externalsecret (reason SecretSyncedError), ESO controller log"
     return FailureCase(name, broke, where, sync.message, fix, reproduced=not sync.ok)
 
 

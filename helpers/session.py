@@ -156,6 +156,16 @@ class Session:
         return self.lab is not None and not self.settings.akeyless_url
 
     @property
+    def real_eso(self) -> bool:
+        """A real ESO controller watches this cluster: the lab's real stack, or a cluster whose ESO CRDs are
+        Established (ESO installed with Helm, or `python -m helpers lab eso --kubeconfig FILE` beside it)."""
+        if self.settings.is_lab:
+            return self.lab is not None and self.lab.real_eso
+        from . import eso_controller
+        established = eso_controller.crds_established(self.cluster)
+        return bool(established) and all(established.values())
+
+    @property
     def movable_clock(self) -> bool:
         return self.settings.is_lab and self.lab is not None and self.lab.kube_mode == "emulator"
 
@@ -200,6 +210,7 @@ class Session:
         info = self.cluster.info()
         target = self.target.target
         rows = [("target", target + (f" ({self.lab.kube_mode} Kubernetes API)" if self.lab else "")),
+                ("stack", self.lab.stack if self.lab and self.settings.is_lab else "your cluster"),
                 ("Kubernetes API server", info.server), ("Kubernetes version", info.version),
                 ("Akeyless gateway", self.gateway_url)]
         return Note(f"{target}: Kubernetes {info.version} and an Akeyless gateway, both reachable", rows,

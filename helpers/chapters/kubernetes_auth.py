@@ -34,12 +34,13 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Iterator
 
 from .. import akeyless_client as ak
-from .. import commands, diagrams, eso, tokens
+from .. import commands, diagrams, eso, eso_controller, tokens, workload
 from ..access import path_matches
 from ..cluster import ReviewResult
 from ..display import Annotated, Note, Result, mask_secret
 from ..errors import AkeylessError, LabError, NotReady, ParameterError
 from ..session import Session, TargetParameters
+from ..workload import WorkloadPod
 
 # --- parameters -------------------------------------------------------------------------------------
 
@@ -140,7 +141,8 @@ class Parameters(TargetParameters):
 
 # Which section of the notebook holds each cell a NotReady names.
 SECTION_OF = {"seed_secret": 1, "outsider_attempt": 1, "api_key_method": 2, "request_token": 3,
-              "create_auth_method": 4, "create_reviewer": 4, "create_gateway_config": 4, "create_role": 5}
+              "create_auth_method": 4, "create_reviewer": 4, "create_gateway_config": 4, "create_role": 5,
+              "eso_sync": 7}
 
 
 def not_ready(message: str, method: str) -> NotReady:
@@ -268,6 +270,7 @@ class KubernetesAuth:
         self._step_hooks: list[Callable] = [_login_commands]
         self.token_source: Callable[["KubernetesAuth"], str] | None = None
         self.syncer: Callable[..., eso.SyncResult] | None = None
+        self.live_sync: eso_controller.LiveSync | None = None     # section 7's sync by the real controller
 
     @classmethod
     def open(cls, **parameters) -> "KubernetesAuth":
@@ -679,9 +682,20 @@ class KubernetesAuth:
             self.flow.read = self.sync(write=False)
         return self.flow.read
 
+    def workload_pod(self) -> WorkloadPod:
+        """The workload as a Pod (it stays Pending: nothing schedules it here) and the token a kubelet
+        requests for it: bound to the Pod, so Akeyless also sees its `pod_name`."""
+        self.cluster.ensure_namespace(self.p.namespace)
+        self.cluster.ensure_service_account(self.p.namespace, self.p.service_account)
+        return workload.run_pod(self.cluster, self.p.namespace, self.p.service_account, audience=self.p.audience,
+                                expiration_seconds=eso.ESO_TOKEN_SECONDS)
+
     def step1_pod_token(self) -> Outcome:
-        """Kubernetes issues the ServiceAccount a short-lived, audience-bound JWT; ESO requests it."""
+        """The Pod's ServiceAccount gets a short-lived, audience-bound JWT from the API server."""
         self.flow.keep_until(1)
+        pod = self.workload_pod()
+        if pod.ok and self.token_source is None:
+            self.flow.token = pod.token.token
         token = self._flow_token()
         decoded = tokens.decode(token)
         note = Note("ESO asks the API server for the ServiceAccount's token (serviceAccountRef) and "
@@ -690,7 +704,7 @@ class KubernetesAuth:
                      ("audiences", ", ".join(decoded.audiences)), ("subject", decoded.subject),
                      ("expires in", f"{decoded.lifetime_seconds} s"),
                      ("k8s-service-account-token", f"base64({tokens.redact(token)})")], title="ESO")
-        return self._outcome(1, note)
+        return self._outcome(1, pod, note)
 
     def step2_auth_request(self) -> Outcome:
         self.flow.keep_until(2)
@@ -755,8 +769,31 @@ class KubernetesAuth:
                                    {"password": self.p.secret_path})
 
     @shows_commands("verify_sync")
-    def eso_sync(self) -> eso.SyncResult:
-        return self.sync()
+    def eso_sync(self):
+        """One sync: by the real ESO controller where one runs (it applies the two objects above and waits,
+        bounded, for its verdicts), else by helpers.eso's replay of ESO's provider."""
+        if not self.session.real_eso:
+            return Annotated(self.sync(), [Note("this sync is helpers/eso.py's replay of ESO's Akeyless provider "
+                                                "(the emulator runs no controller): `make real`, then "
+                                                "kube = \"apiserver\", runs the real ESO", title="ESO")])
+        lab = self.session.lab if self.session.settings.is_lab else None
+        self.live_sync = eso_controller.sync_for_real(
+            self.cluster, self.secret_store(), self.external_secret(), reveal=self.p.reveal,
+            audit_log=lab.apiserver_audit_log if lab and lab.kube_mode == "apiserver" else None,
+            akeyless=self.akeyless if self.session.lab_gateway else None, progress=None)
+        return self.live_sync
+
+    def eso_calls(self):
+        """What the real ESO did on that sync, from the API server's and the gateway's audit logs."""
+        if not self.session.real_eso:
+            return Note("the calls ESO makes are traced from the servers' own logs on the real stack (`make real`, "
+                        "then kube = \"apiserver\"); section 6 showed each of them on the emulator", title="ESO calls")
+        if self.live_sync is None:
+            raise not_ready("this cell reads the sync of the real controller", "eso_sync")
+        if self.live_sync.trace is None:
+            return Note("the audit logs of this target are not readable from here: on AKS, read kube-audit in the "
+                        "cluster's diagnostic settings and the gateway's audit log", title="ESO calls")
+        return self.live_sync.trace.diagram()
 
     # --- cleanup --------------------------------------------------------------------------------------------
 
@@ -775,6 +812,11 @@ class KubernetesAuth:
             if getattr(result, "action", "deleted") != "absent":
                 removed.append((label, "removed"))
 
+        if self.session.real_eso:
+            for manifest in (self.external_secret(), self.secret_store()):
+                attempt(f"{manifest.kind} {p.namespace}/{manifest.body['metadata']['name']}",
+                        lambda m=manifest: eso_controller.delete(self.cluster, m))
+        attempt(f"Pod {p.namespace}/{workload.POD_NAME}", lambda: self.cluster.delete_pod(p.namespace, workload.POD_NAME))
         for name in (p.k8s_secret, "akeyless-api-key"):
             attempt(f"Secret {p.namespace}/{name}", lambda n=name: self.cluster.delete_secret(p.namespace, n))
         for ns, name in ((p.namespace, "debug-shell"), (p.namespace, p.service_account + "-other"),
@@ -792,7 +834,7 @@ class KubernetesAuth:
             removed.append(("lab clock", "back to real time"))
         self.details.clear()
         self.flow = FlowRun()
-        self.token = self._api_key = self._k8s_method = self._reviewer_jwt = None
+        self.token = self._api_key = self._k8s_method = self._reviewer_jwt = self.live_sync = None
         return Note(f"removed {len([r for r in removed if r[1] == 'removed'])} objects; namespaces "
                     f"{p.namespace}, {p.reviewer_namespace} and the reviewer stay for the next run", removed,
                     ("object", "result"), title="cleanup")
