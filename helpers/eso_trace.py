@@ -11,6 +11,7 @@ are in the cluster's diagnostic logs (kube-audit), which this module does not fe
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,11 +92,12 @@ def gateway_calls(session, *, since: float = 0.0, limit: int = 500, user_agent: 
     sent with `user_agent` when given). Lab only (a real Akeyless account shows them in its console's
     audit logs)."""
     entries = ak.audit_log(session, limit=limit).entries
+    until = time.time() + 1     # a record stamped later comes from a lab clock moved ahead, not from this sync
     calls = []
     for entry in entries:
         ts, duration = entry.get("ts") or 0.0, entry.get("duration_ms")
         start = ts - (duration or 0) / 1000
-        if start < since or entry.get("command") not in GATEWAY_COMMANDS:
+        if not since <= start <= until or entry.get("command") not in GATEWAY_COMMANDS:
             continue
         if user_agent is not None and entry.get("user_agent", "") != user_agent:
             continue

@@ -698,8 +698,10 @@ class KubernetesAuth:
             self.flow.token = pod.token.token
         token = self._flow_token()
         decoded = tokens.decode(token)
-        note = Note("ESO asks the API server for the ServiceAccount's token (serviceAccountRef) and "
-                    "base64-encodes it for Akeyless",
+        said = ("the Pod's token, as the kubelet mounts it; ESO (serviceAccountRef) requests one like it for the "
+                "ServiceAccount" if self.flow.token == (pod.token.token if pod.ok else None) else
+                "ESO asks the API server for the ServiceAccount's token (serviceAccountRef)")
+        note = Note(said + " and base64-encodes it for Akeyless",
                     [("serviceAccountRef", f"{self.p.namespace}/{self.p.service_account}"),
                      ("audiences", ", ".join(decoded.audiences)), ("subject", decoded.subject),
                      ("expires in", f"{decoded.lifetime_seconds} s"),
