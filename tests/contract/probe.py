@@ -238,6 +238,16 @@ def scenarios(p: Probe) -> dict[str, tuple[int, object]]:
         status, listing = p.call("GET", f"/api/v1/namespaces/default/{kind}")
         record(f"list in the default namespace: {kind}", (status, [i["metadata"]["name"] for i in listing["items"]]))
 
+    record("dry-run delete of a serviceaccount", p.call("DELETE", f"/api/v1/namespaces/{NS}/serviceaccounts/app",
+                                                        {"kind": "DeleteOptions", "apiVersion": "v1",
+                                                         "dryRun": ["All"]}))
+    record("dry-run delete of a secret", p.call("DELETE", f"/api/v1/namespaces/{NS}/secrets/creds?dryRun=All"))
+    record("dry-run delete of a namespace", p.call("DELETE", f"/api/v1/namespaces/{NS}?dryRun=All"))
+    record("dry-run create", p.call("POST", f"/api/v1/namespaces/{NS}/configmaps?dryRun=All",
+                                    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dry"}}))
+    record("dry-run bad value", p.call("POST", f"/api/v1/namespaces/{NS}/configmaps?dryRun=Maybe",
+                                       {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dry"}}))
+    record("after the dry runs", p.call("GET", f"/api/v1/namespaces/{NS}/serviceaccounts/app"))
     record("namespace delete", p.call("DELETE", f"/api/v1/namespaces/{NS}"))
     status, after = p.call("GET", f"/api/v1/namespaces/{NS}")
     out["namespace right after delete"] = (status, normalise(after.get("status", after))

@@ -34,6 +34,8 @@ SCENARIOS = (
     "jwks key fields and content type", "jwks with Accept: application/json only", "jwks, anonymous",
     "tokenrequest metadata.uid is the serviceaccount's", "selfsubjectreview as the admin",
     "list in the default namespace: serviceaccounts", "list in the default namespace: configmaps",
+    "dry-run delete of a serviceaccount", "dry-run delete of a secret", "dry-run delete of a namespace",
+    "dry-run create", "dry-run bad value", "after the dry runs",
     "namespace delete", "namespace right after delete",
 )
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from . import bootstrap, discovery, objects, patch, protobuf, status
+from . import bootstrap, discovery, objects, options, patch, protobuf, status
 from .authn import Authenticator, impersonate
 from .authz import Attributes, Authorizer, User
 from .resources import GROUPS, NAMESPACES, Resource, lookup
@@ -205,6 +205,9 @@ class KubeAPI:
             raise status.ApiError(405, "MethodNotAllowed", "watch is not supported by the lab's Kubernetes API "
                                   "emulator: list instead (kubectl get without -w)")
         ns = target.namespace if resource.namespaced else ""
+        delete_options = await _delete_options(request) if verb in ("delete", "deletecollection") else None
+        dry = verb in ("create", "update", "patch", "delete", "deletecollection") and \
+            options.dry_run(request.query, verb, delete_options)
         if verb == "list":
             return self._list(request, resource, target.namespace or None)
         if verb == "get":
@@ -213,20 +216,20 @@ class KubeAPI:
                 return _json(table(resource, [obj], self.store.resource_version, self.ctx.clock.now()))
             return _json(obj)
         if verb == "create":
-            return self._create(request, resource, ns, await _body(request, resource.kind))
+            return self._create(resource, ns, await _body(request, resource.kind), dry)
         if verb in ("update", "patch"):
-            return await self._update(request, resource, ns, target.name, verb)
+            return await self._update(request, resource, ns, target.name, verb, dry)
         if verb == "delete":
-            return self._delete(resource, ns, target.name)
+            return self._delete(resource, ns, target.name, dry)
         if verb == "deletecollection" and resource is not NAMESPACES:
-            return self._delete_collection(request, resource, target.namespace or None)
+            return self._delete_collection(request, resource, target.namespace or None, dry)
         raise status.method_not_allowed()
 
-    def _delete_collection(self, request: web.Request, resource: Resource, namespace: str | None):
+    def _delete_collection(self, request: web.Request, resource: Resource, namespace: str | None, dry: bool):
         items = select(self.store.list(resource, namespace), request.query.get("labelSelector", ""),
                        request.query.get("fieldSelector", ""), resource)
         for item in items:
-            self.store.delete(resource, item["metadata"].get("namespace", ""), item["metadata"]["name"])
+            self.store.delete(resource, item["metadata"].get("namespace", ""), item["metadata"]["name"], dry)
             item.pop("kind", None)
             item.pop("apiVersion", None)
         return _json({"kind": f"{resource.kind}List", "apiVersion": resource.api_version,
@@ -244,20 +247,13 @@ class KubeAPI:
         return _json({"kind": f"{resource.kind}List", "apiVersion": resource.api_version,
                       "metadata": {"resourceVersion": rv}, "items": items})
 
-    def _create(self, request: web.Request, resource: Resource, ns: str, body) -> web.Response:
+    def _create(self, resource: Resource, ns: str, body, dry: bool) -> web.Response:
         obj = objects.prepare(resource, body, ns)
         if resource.namespaced and not self.store.namespace_exists(ns):
             raise status.not_found(NAMESPACES, ns)
-        if request.query.get("dryRun") == "All":
-            if self.store.peek(resource, ns, obj["metadata"]["name"]) is not None:
-                raise status.already_exists(resource, obj["metadata"]["name"])
-            obj["metadata"].update({"creationTimestamp": rfc3339(self.ctx.clock.now())})
-            if resource.namespaced:
-                obj["metadata"]["namespace"] = ns
-            return _json(obj, 201)
-        return _json(self.store.create(resource, ns, obj), 201)
+        return _json(self.store.create(resource, ns, obj, dry), 201)
 
-    async def _update(self, request: web.Request, resource: Resource, ns: str, name: str, verb: str):
+    async def _update(self, request: web.Request, resource: Resource, ns: str, name: str, verb: str, dry: bool):
         body = await _body(request, resource.kind)
         current = self.store.get(resource, ns, name)
         if verb == "patch":
@@ -267,15 +263,17 @@ class KubeAPI:
                 body["metadata"].pop("resourceVersion")
         obj = objects.prepare(resource, body, ns, url_name=name)
         objects.check_update(resource, current, obj)
-        return _json(self.store.update(resource, ns, name, obj))
+        return _json(self.store.update(resource, ns, name, obj, dry))
 
-    def _delete(self, resource: Resource, ns: str, name: str) -> web.Response:
+    def _delete(self, resource: Resource, ns: str, name: str, dry: bool) -> web.Response:
         if resource is NAMESPACES and name in bootstrap.NAMESPACE_NAMES:
             raise status.forbidden(NAMESPACES, name, "this namespace may not be deleted")
-        obj = self.store.delete(resource, ns, name)
+        obj = self.store.delete(resource, ns, name, dry)
         if resource is NAMESPACES:
             obj["metadata"]["deletionTimestamp"] = rfc3339(self.ctx.clock.now())
             obj["status"] = {"phase": "Terminating"}
+            return _json(obj)
+        if resource.delete_returns_object:
             return _json(obj)
         details = {"name": name, "kind": resource.plural, "uid": obj["metadata"]["uid"]}
         if resource.group:
@@ -329,6 +327,16 @@ async def _body(request: web.Request, kind: str):
         if isinstance(exc, status.ApiError):
             raise
         raise status.bad_request(f"the request body is not valid YAML: {exc}") from None
+
+
+async def _delete_options(request: web.Request) -> dict | None:
+    """The optional DeleteOptions body of a DELETE (kubectl sends propagationPolicy and dryRun there)."""
+    if not (await request.read()).strip():
+        return None
+    body = await _body(request, "DeleteOptions")
+    if not isinstance(body, dict):
+        raise status.bad_request("the request body must be a DeleteOptions object")
+    return body
 
 
 def create_app(ctx) -> web.Application:

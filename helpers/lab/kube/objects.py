@@ -64,7 +64,23 @@ def prepare(resource: Resource, obj, namespace: str, url_name: str | None = None
     errors += _KIND_RULES.get(resource.plural, lambda o: [])(obj)
     if errors:
         raise status.invalid(resource.kind, resource.group, name, errors)
+    _omit_empty(obj, resource)
     return obj
+
+
+# fields Go serialises with `omitempty`: an empty map or list sent by a client is not stored (a patch that
+# removes the last label leaves no `labels: {}` behind)
+_OMIT_EMPTY_META = ("labels", "annotations", "finalizers", "ownerReferences")
+_OMIT_EMPTY = {"secrets": ("data",), "configmaps": ("data", "binaryData"),
+               "serviceaccounts": ("secrets", "imagePullSecrets"),
+               "rolebindings": ("subjects",), "clusterrolebindings": ("subjects",)}
+
+
+def _omit_empty(obj: dict, resource: Resource) -> None:
+    for owner, fields in ((obj["metadata"], _OMIT_EMPTY_META), (obj, _OMIT_EMPTY.get(resource.plural, ()))):
+        for field in fields:
+            if owner.get(field) in ({}, [], None) and field in owner:
+                del owner[field]
 
 
 def _namespace(obj: dict) -> list[FieldError]:

@@ -22,6 +22,7 @@ class Resource:
     short_names: tuple = ()
     stored: bool = True             # False: a create-only review resource that is never stored
     subresources: dict = field(default_factory=dict)    # name -> (kind, group, version, verbs)
+    delete_returns_object: bool = False     # the registry's ReturnDeletedObject: DELETE answers the object
 
     @property
     def api_version(self) -> str:
@@ -48,7 +49,7 @@ RBAC = "rbac.authorization.k8s.io"
 RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "namespaces", "Namespace", False, "label", short_names=("ns",)),
     Resource("", "v1", "serviceaccounts", "ServiceAccount", True, short_names=("sa",),
-             subresources={"token": ("TokenRequest", AUTHN, "v1", ("create",))}),
+             subresources={"token": ("TokenRequest", AUTHN, "v1", ("create",))}, delete_returns_object=True),
     Resource("", "v1", "secrets", "Secret", True),
     Resource("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",)),
     Resource(AUTHN, "v1", "tokenreviews", "TokenReview", False, verbs=("create",), stored=False),

@@ -113,7 +113,9 @@ class Store:
 
     # --- writes ------------------------------------------------------------------------------------
 
-    def create(self, resource: Resource, namespace: str, obj: dict) -> dict:
+    def create(self, resource: Resource, namespace: str, obj: dict, dry_run: bool = False) -> dict:
+        """Store a new object. A dry run returns what would be stored (uid and creationTimestamp set, no
+        resourceVersion, as upstream's dry-run storage copies the object instead of writing it)."""
         meta = obj.setdefault("metadata", {})
         name = meta["name"]
         key = self.key(resource, namespace, name)
@@ -127,12 +129,16 @@ class Store:
         meta["creationTimestamp"] = rfc3339(self._now())
         meta.pop("deletionTimestamp", None)
         meta.pop("generation", None)
+        if dry_run:
+            meta.pop("resourceVersion", None)
+            return copy.deepcopy(obj)
         meta["resourceVersion"] = self._next_rv()
         self._put(key, obj)
         return copy.deepcopy(obj)
 
-    def update(self, resource: Resource, namespace: str, name: str, obj: dict) -> dict:
-        """Replace an object; the API server's fields are kept and a stale resourceVersion is a Conflict."""
+    def update(self, resource: Resource, namespace: str, name: str, obj: dict, dry_run: bool = False) -> dict:
+        """Replace an object; the API server's fields are kept and a stale resourceVersion is a Conflict.
+        A dry run returns the would-be object with the current resourceVersion."""
         key = self.key(resource, namespace, name)
         current = self._objects.get(key)
         if current is None:
@@ -147,15 +153,20 @@ class Store:
         meta["name"] = name
         if obj == current or _same_ignoring_rv(obj, current):
             return copy.deepcopy(current)       # a no-op update does not bump the resourceVersion
+        if dry_run:
+            meta["resourceVersion"] = current["metadata"]["resourceVersion"]
+            return copy.deepcopy(obj)
         meta["resourceVersion"] = self._next_rv()
         self._put(key, obj)
         return copy.deepcopy(obj)
 
-    def delete(self, resource: Resource, namespace: str, name: str) -> dict:
+    def delete(self, resource: Resource, namespace: str, name: str, dry_run: bool = False) -> dict:
         key = self.key(resource, namespace, name)
         obj = self._objects.get(key)
         if obj is None:
             raise status.not_found(resource, name)
+        if dry_run:
+            return copy.deepcopy(obj)
         self._next_rv()
         self._drop(key)
         if resource is NAMESPACES:

@@ -1,0 +1,151 @@
+"""A by-hand kubectl session, as a learner types it, run against a lab's Kubernetes API (the emulator or the
+real kube-apiserver) with every output normalised (uids, timestamps, resource versions, ages, ports, tokens,
+random name suffixes, column padding) so the two can be compared step by step.
+
+    .venv/bin/python -m tests.contract.kubectl_session      # prints every step whose outputs differ
+
+Used by tests/contract/test_kubectl_session.py. Each step is (name, kubectl arguments, stdin or None);
+steps run in order in one fresh lab, so later steps see what earlier ones did.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+NS = "kse"
+
+_UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_STAMP = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z| [+-]\d{4})")
+_JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
+_PORT = re.compile(r"127\.0\.0\.1:\d+")
+_RV = re.compile(r"""(resourceVersion["']?:\s*)["']?\d+["']?""")
+_TMP = re.compile(r"/tmp/[\w./-]*?(LIVE|MERGED)-\d+")
+_SUFFIX = re.compile(r"\b(kube-api-access|gen)-[a-z0-9]{5}\b")
+# an AGE cell: 5s, 3m2s, 10m, 2h5m, 4d ... (kubectl prints them in tables only)
+_AGE = re.compile(r"(?<=\s)(\d+[smhdy])+(?=\s|$)|<invalid>")
+_SPACES = re.compile(r"[ \t]+")
+
+
+def normalise(text: str) -> str:
+    text = _JWT.sub("<jwt>", text)
+    text = _UID.sub("<uid>", text)
+    text = _STAMP.sub("<time>", text)
+    text = _RV.sub(r"\1<rv>", text)
+    text = _PORT.sub("127.0.0.1:<port>", text)
+    text = _TMP.sub(r"/tmp/\1", text)
+    text = _SUFFIX.sub(r"\1-<suffix>", text)
+    text = _AGE.sub("<age>", text)
+    return "\n".join(_SPACES.sub(" ", line).rstrip() for line in text.strip().splitlines())
+
+
+def _yaml(*docs: str) -> str:
+    return "\n---\n".join(d.strip() for d in docs) + "\n"
+
+
+SA_LABELLED = _yaml(f"""
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: app
+  namespace: {NS}
+  labels:
+    team: payments
+""")
+
+SA_NEW = _yaml(f"""
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: from-file
+  namespace: {NS}
+""")
+
+
+def steps() -> list[tuple[str, list[str], str | None]]:
+    n = ["-n", NS]
+    jl = ["-o", "jsonpath={.metadata.labels}"]
+    return [
+        ("create namespace", ["create", "namespace", NS], None),
+        ("create serviceaccount", n + ["create", "serviceaccount", "app"], None),
+        # 1. dry runs change nothing
+        ("create sa --dry-run=server", n + ["create", "sa", "ghost", "--dry-run=server"], None),
+        ("create sa --dry-run=server -o yaml", n + ["create", "sa", "ghost", "--dry-run=server", "-o", "yaml"], None),
+        ("the dry-run sa does not exist", n + ["get", "sa", "ghost"], None),
+        ("create sa --dry-run=server for an existing name", n + ["create", "sa", "app", "--dry-run=server"], None),
+        ("apply new --dry-run=server", ["apply", "--validate=false", "--dry-run=server", "-f", "-"], SA_NEW),
+        ("the applied-dry sa does not exist", n + ["get", "sa", "from-file", "-o", "name"], None),
+        ("apply change --dry-run=server", ["apply", "--validate=false", "--dry-run=server", "-f", "-"], SA_LABELLED),
+        ("label --dry-run=server", n + ["label", "sa", "app", "tier=web", "--dry-run=server"], None),
+        ("annotate --dry-run=server", n + ["annotate", "sa", "app", "note=x", "--dry-run=server"], None),
+        ("patch --dry-run=server -o yaml", n + ["patch", "sa", "app", "--dry-run=server", "-o", "yaml",
+                                                "-p", '{"metadata":{"labels":{"x":"y"}}}'], None),
+        ("json patch --dry-run=server", n + ["patch", "sa", "app", "--type=json", "--dry-run=server",
+                                             "-p", '[{"op":"add","path":"/metadata/labels","value":{"a":"b"}}]'],
+         None),
+        ("replace --dry-run=server", ["replace", "--validate=false", "--dry-run=server", "-f", "-"], SA_LABELLED),
+        ("labels unchanged after the dry runs", n + ["get", "sa", "app"] + jl, None),
+        ("diff -f shows the change", ["diff", "-f", "-"], SA_LABELLED),
+        ("labels unchanged after diff", n + ["get", "sa", "app"] + jl, None),
+        ("create rolebinding", n + ["create", "rolebinding", "app-view", "--clusterrole=view",
+                                    f"--serviceaccount={NS}:app"], None),
+        ("set subject --dry-run=server", n + ["set", "subject", "rolebinding", "app-view",
+                                              f"--serviceaccount={NS}:other", "--dry-run=server"], None),
+        ("rolebinding subjects unchanged", n + ["get", "rolebinding", "app-view",
+                                                "-o", "jsonpath={.subjects[*].name}"], None),
+        ("delete sa --dry-run=server", n + ["delete", "sa", "app", "--dry-run=server"], None),
+        ("delete --all --dry-run=server", n + ["delete", "rolebinding", "--all", "--dry-run=server"], None),
+        ("delete namespace --dry-run=server", ["delete", "namespace", NS, "--dry-run=server"], None),
+        ("everything still there", n + ["get", "sa/app", "rolebinding/app-view", "-o", "name"], None),
+        ("namespace still active", ["get", "namespace", NS, "-o", "jsonpath={.status.phase}"], None),
+        ("dryRun with a bad value", ["create", "--raw", f"/api/v1/namespaces/{NS}/configmaps?dryRun=Yes",
+                                     "-f", "-"], '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}'),
+        ("the bad dry run stored nothing", n + ["get", "configmap", "c", "-o", "name"], None),
+    ]
+
+
+def run_session(kubectl: str, kubeconfig: Path, cache: Path) -> dict[str, tuple[int, str, str]]:
+    """Every step's (exit code, stdout, stderr), normalised, by step name."""
+    out = {}
+    for name, args, stdin in steps():
+        result = subprocess.run([kubectl, "--kubeconfig", str(kubeconfig), "--cache-dir", str(cache), *args],
+                                input=stdin, capture_output=True, text=True, timeout=60)
+        out[name] = (result.returncode, normalise(result.stdout), normalise(result.stderr))
+    return out
+
+
+def run_lab(settings, kubectl: str) -> dict:
+    from helpers import lab as lab_runtime
+    info = lab_runtime.up(settings)
+    try:
+        with tempfile.TemporaryDirectory() as cache:
+            return run_session(kubectl, info.kubeconfig, Path(cache))
+    finally:
+        lab_runtime.down(settings)
+
+
+def main() -> int:
+    from helpers.config import Settings
+    kubectl = shutil.which("kubectl")
+    kubes = sys.argv[1:] or ["emulator", "apiserver"]
+    with tempfile.TemporaryDirectory() as tmp:
+        answers = {kube: run_lab(Settings.load(target="lab", lab_dir=str(Path(tmp) / kube), kube=kube), kubectl)
+                   for kube in kubes}
+    if len(kubes) == 1:
+        for name, answer in answers[kubes[0]].items():
+            print(f"## {name}\n{json.dumps(answer, indent=1)}")
+        return 0
+    emulated, real = answers["emulator"], answers["apiserver"]
+    differ = [name for name in real if emulated[name] != real[name]]
+    for name in differ:
+        print(f"## {name}\nemulator: {json.dumps(emulated[name])}\nreal:     {json.dumps(real[name])}\n")
+    print(f"{len(real) - len(differ)} of {len(real)} steps identical, {len(differ)} differ")
+    return 1 if differ else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

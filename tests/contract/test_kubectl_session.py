@@ -1,0 +1,51 @@
+"""kubectl as a learner types it, against the emulator and the real kube-apiserver: every step's exit code,
+stdout and stderr compared after normalising (tests/contract/kubectl_session.py).
+
+Needs the binaries from tools/k8s/build.sh and kubectl; skipped otherwise. A step in MODE_DIFFERENCES differs
+because the real side runs without a controller-manager; one in EMULATOR_GAPS is a known emulator difference
+(strict xfail: fixing it asks for the entry's removal).
+"""
+import pytest
+
+from helpers.config import Settings
+from helpers.lab import apiserver
+
+from .kubectl_session import run_lab, steps
+
+STEPS = [name for name, _, _ in steps()]
+
+MODE_DIFFERENCES: dict[str, str] = {}
+
+EMULATOR_GAPS: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory, kubectl):
+    if not apiserver.available():
+        pytest.skip(f"real kube-apiserver not built in {apiserver.bin_dir()}: run `bash tools/k8s/build.sh`")
+    base = tmp_path_factory.mktemp("kubectl-session")
+    return {kube: run_lab(Settings.load(target="lab", lab_dir=str(base / kube), kube=kube), kubectl)
+            for kube in ("emulator", "apiserver")}
+
+
+def _param(name: str):
+    if name in EMULATOR_GAPS:
+        return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=EMULATOR_GAPS[name]))
+    return name
+
+
+def test_step_names_are_unique():
+    assert len(STEPS) == len(set(STEPS))
+
+
+@pytest.mark.apiserver
+@pytest.mark.parametrize("step", [_param(name) for name in STEPS if name not in MODE_DIFFERENCES])
+def test_kubectl_prints_what_it_prints_against_the_real_api_server(outputs, step):
+    assert outputs["emulator"][step] == outputs["apiserver"][step]
+
+
+@pytest.mark.apiserver
+@pytest.mark.parametrize("step", sorted(MODE_DIFFERENCES))
+def test_mode_differences_are_still_differences(outputs, step):
+    assert outputs["emulator"][step] != outputs["apiserver"][step], \
+        f"no longer differs: drop {step!r} from MODE_DIFFERENCES"
