@@ -29,6 +29,8 @@ _SUFFIX = re.compile(r"\b(kube-api-access|gen)-[a-z0-9]{5}\b")
 # an AGE cell: 5s, 3m2s, 10m, 2h5m, 4d ... (kubectl prints them in tables only)
 _AGE = re.compile(r"(?<=\s)(\d+[smhdy])+(?=\s|$)|<invalid>")
 _SPACES = re.compile(r"[ \t]+")
+_CLUSTER_IP = re.compile(r"\b10\.0\.0\.(?!1\b)\d+\b")      # allocated at random; 10.0.0.1 is `kubernetes`
+_NODE_PORT = re.compile(r"(?<=[: ])3[0-2]\d{3}\b")
 
 
 def normalise(text: str) -> str:
@@ -40,6 +42,8 @@ def normalise(text: str) -> str:
     text = _TMP.sub(r"/tmp/\1", text)
     text = _SUFFIX.sub(r"\1-<suffix>", text)
     text = _AGE.sub("<age>", text)
+    text = _CLUSTER_IP.sub("<cluster-ip>", text)
+    text = _NODE_PORT.sub("<node-port>", text)
     return "\n".join(_SPACES.sub(" ", line).rstrip() for line in text.strip().splitlines())
 
 
@@ -64,6 +68,17 @@ metadata:
   name: from-file
   namespace: {NS}
 """)
+
+
+EVENT = json.dumps({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "app.hello", "namespace": NS},
+                    "involvedObject": {"kind": "ServiceAccount", "namespace": NS, "name": "app", "apiVersion": "v1"},
+                    "reason": "Hello", "message": "a learner's event", "type": "Normal",
+                    "source": {"component": "workshop"}, "count": 2,
+                    "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": "2026-01-01T00:00:00Z"})
+EVENT_V1_INCOMPLETE = json.dumps({"apiVersion": "events.k8s.io/v1", "kind": "Event",
+                                  "metadata": {"name": "half", "namespace": NS}, "note": "no reason, no time"})
+SERVICE_NO_PORTS = json.dumps({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "noports", "namespace": NS},
+                               "spec": {"selector": {"app": "x"}}})
 
 
 def steps() -> list[tuple[str, list[str], str | None]]:
@@ -105,6 +120,29 @@ def steps() -> list[tuple[str, list[str], str | None]]:
         ("dryRun with a bad value", ["create", "--raw", f"/api/v1/namespaces/{NS}/configmaps?dryRun=Yes",
                                      "-f", "-"], '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"}}'),
         ("the bad dry run stored nothing", n + ["get", "configmap", "c", "-o", "name"], None),
+        # 2. what every namespace holds; Services; Events
+        ("serviceaccounts in a new namespace", n + ["get", "serviceaccounts", "-o", "name"], None),
+        ("configmaps in a new namespace", n + ["get", "configmaps", "-o", "name"], None),
+        ("services in default", ["get", "services"], None),
+        ("the kubernetes service", ["get", "svc", "kubernetes", "-o",
+                                    "jsonpath={.spec.clusterIP} {.spec.ports[0].name} {.spec.ports[0].port} "
+                                    "{.spec.type} {.metadata.labels}"], None),
+        ("cluster-info", ["cluster-info"], None),
+        ("create service clusterip", n + ["create", "service", "clusterip", "web", "--tcp=80:8080"], None),
+        ("get services -o wide", n + ["get", "svc", "-o", "wide"], None),
+        ("get service -o yaml", n + ["get", "svc", "web", "-o", "yaml"], None),
+        ("create service nodeport", n + ["create", "service", "nodeport", "np", "--tcp=443:8443"], None),
+        ("get nodeport service", n + ["get", "svc", "np"], None),
+        ("create service with a bad name", n + ["create", "service", "clusterip", "Web", "--tcp=80"], None),
+        ("create service without ports", ["create", "--validate=false", "-f", "-"], SERVICE_NO_PORTS),
+        ("delete service", n + ["delete", "svc", "np"], None),
+        ("get events, none yet", n + ["get", "events"], None),
+        ("create an event", ["create", "--validate=false", "-f", "-"], EVENT),
+        ("get events", n + ["get", "events"], None),
+        ("get events -o wide", n + ["get", "events", "-o", "wide"], None),
+        ("events through events.k8s.io", n + ["get", "events.v1.events.k8s.io", "app.hello", "-o", "yaml"], None),
+        ("kubectl events", n + ["events"], None),
+        ("events.k8s.io event missing its fields", ["create", "--validate=false", "-f", "-"], EVENT_V1_INCOMPLETE),
     ]
 
 

@@ -14,7 +14,13 @@ from .kubectl_session import run_lab, steps
 
 STEPS = [name for name, _, _ in steps()]
 
-MODE_DIFFERENCES: dict[str, str] = {}
+_NO_CONTROLLER_MANAGER = ("no kube-controller-manager runs beside the real API server; on a full cluster its "
+                          "serviceaccount controller and root-ca-cert-publisher put these in every namespace, "
+                          "as the emulator does")
+MODE_DIFFERENCES: dict[str, str] = {
+    "serviceaccounts in a new namespace": _NO_CONTROLLER_MANAGER,
+    "configmaps in a new namespace": _NO_CONTROLLER_MANAGER,
+}
 
 EMULATOR_GAPS: dict[str, str] = {}
 

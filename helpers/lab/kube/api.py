@@ -10,13 +10,14 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from . import bootstrap, discovery, objects, options, patch, protobuf, status
+from . import bootstrap, discovery, options, patch, protobuf, services, status
 from .authn import Authenticator, impersonate
 from .authz import Attributes, Authorizer, User
-from .resources import GROUPS, NAMESPACES, Resource, lookup
+from .controllers import Controllers
+from .registry import Registry
+from .resources import GROUPS, NAMESPACES, SERVICES, Resource, lookup
 from .reviews import Reviews
-from .selectors import select
-from .store import Store, rfc3339
+from .store import Store
 from .tables import wants_table, table
 from .tokens import TokenAuthority
 
@@ -92,6 +93,10 @@ class KubeAPI:
         self.ctx = ctx
         self.store = Store(ctx.state_dir / "kube.journal", ctx.clock.now)
         bootstrap.ensure(self.store)
+        self.controllers = Controllers(self.store, ctx.pki.ca_pem())
+        self.controllers.reconcile()
+        self.registry = Registry(self.store, ctx.clock.now, self.controllers)
+        self._service_port = None
         self.tokens = TokenAuthority(ctx.pki, ctx.issuer)
         self.authorizer = Authorizer(self.store)
         self.reviews = Reviews(self.store, self.tokens, self.authorizer, ctx.clock.now)
@@ -100,7 +105,21 @@ class KubeAPI:
 
     # --- entry point -------------------------------------------------------------------------------
 
+    def _reconcile_kubernetes_service(self) -> None:
+        """The bootstrap controller's job once the listener is bound: `kubernetes` in `default` points at it."""
+        port = int(self.ctx.kube_url.rsplit(":", 1)[1]) if self.ctx.kube_url else None
+        if port is None or port == self._service_port:
+            return
+        wanted = services.kubernetes_service(port)
+        current = self.store.peek(SERVICES, "default", "kubernetes")
+        if current is None:
+            self.store.create(SERVICES, "default", wanted)
+        elif current["spec"] != wanted["spec"]:
+            self.store.update(SERVICES, "default", "kubernetes", dict(current, spec=wanted["spec"]))
+        self._service_port = port
+
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        self._reconcile_kubernetes_service()
         try:
             return await self._handle(request)
         except status.ApiError as exc:
@@ -208,73 +227,43 @@ class KubeAPI:
         delete_options = await _delete_options(request) if verb in ("delete", "deletecollection") else None
         dry = verb in ("create", "update", "patch", "delete", "deletecollection") and \
             options.dry_run(request.query, verb, delete_options)
+        labels, fields = request.query.get("labelSelector", ""), request.query.get("fieldSelector", "")
         if verb == "list":
-            return self._list(request, resource, target.namespace or None)
+            return self._list(request, resource, self.registry.list(resource, target.namespace or None, labels, fields))
         if verb == "get":
-            obj = self.store.get(resource, ns, target.name)
+            obj = self.registry.get(resource, ns, target.name)
             if wants_table(request.headers.get("Accept", "")):
-                return _json(table(resource, [obj], self.store.resource_version, self.ctx.clock.now()))
+                return _json(table(resource, [obj], self.store.resource_version, self.ctx.clock.now(),
+                                   self.registry.printable(resource)))
             return _json(obj)
         if verb == "create":
-            return self._create(resource, ns, await _body(request, resource.kind), dry)
+            return _json(self.registry.create(resource, ns, await _body(request, resource.kind), dry), 201)
         if verb in ("update", "patch"):
-            return await self._update(request, resource, ns, target.name, verb, dry)
+            body = await _body(request, resource.kind)
+            change = (lambda current: _patched(request, current, body)) if verb == "patch" else (lambda _: body)
+            return _json(self.registry.update(resource, ns, target.name, change, dry))
         if verb == "delete":
-            return self._delete(resource, ns, target.name, dry)
+            return self._deleted(resource, self.registry.delete(resource, ns, target.name, dry))
         if verb == "deletecollection" and resource is not NAMESPACES:
-            return self._delete_collection(request, resource, target.namespace or None, dry)
+            deleted = self.registry.delete_collection(resource, target.namespace or None, labels, fields, dry)
+            return self._list(request, resource, deleted)
         raise status.method_not_allowed()
 
-    def _delete_collection(self, request: web.Request, resource: Resource, namespace: str | None, dry: bool):
-        items = select(self.store.list(resource, namespace), request.query.get("labelSelector", ""),
-                       request.query.get("fieldSelector", ""), resource)
-        for item in items:
-            self.store.delete(resource, item["metadata"].get("namespace", ""), item["metadata"]["name"], dry)
-            item.pop("kind", None)
-            item.pop("apiVersion", None)
-        return _json({"kind": f"{resource.kind}List", "apiVersion": resource.api_version,
-                      "metadata": {"resourceVersion": self.store.resource_version}, "items": items})
-
-    def _list(self, request: web.Request, resource: Resource, namespace: str | None) -> web.Response:
-        items = select(self.store.list(resource, namespace), request.query.get("labelSelector", ""),
-                       request.query.get("fieldSelector", ""), resource)
+    def _list(self, request: web.Request, resource: Resource, items: list[dict]) -> web.Response:
         rv = self.store.resource_version
         if wants_table(request.headers.get("Accept", "")):
-            return _json(table(resource, items, rv, self.ctx.clock.now()))
+            return _json(table(resource, items, rv, self.ctx.clock.now(), self.registry.printable(resource)))
         for item in items:
             item.pop("kind", None)
             item.pop("apiVersion", None)
         return _json({"kind": f"{resource.kind}List", "apiVersion": resource.api_version,
                       "metadata": {"resourceVersion": rv}, "items": items})
 
-    def _create(self, resource: Resource, ns: str, body, dry: bool) -> web.Response:
-        obj = objects.prepare(resource, body, ns)
-        if resource.namespaced and not self.store.namespace_exists(ns):
-            raise status.not_found(NAMESPACES, ns)
-        return _json(self.store.create(resource, ns, obj, dry), 201)
-
-    async def _update(self, request: web.Request, resource: Resource, ns: str, name: str, verb: str, dry: bool):
-        body = await _body(request, resource.kind)
-        current = self.store.get(resource, ns, name)
-        if verb == "patch":
-            body = patch.apply(request.headers.get("Content-Type", ""), current, body)
-            if isinstance(body, dict) and isinstance(body.get("metadata"), dict) and \
-                    body["metadata"].get("resourceVersion") == current["metadata"].get("resourceVersion"):
-                body["metadata"].pop("resourceVersion")
-        obj = objects.prepare(resource, body, ns, url_name=name)
-        objects.check_update(resource, current, obj)
-        return _json(self.store.update(resource, ns, name, obj, dry))
-
-    def _delete(self, resource: Resource, ns: str, name: str, dry: bool) -> web.Response:
-        if resource is NAMESPACES and name in bootstrap.NAMESPACE_NAMES:
-            raise status.forbidden(NAMESPACES, name, "this namespace may not be deleted")
-        obj = self.store.delete(resource, ns, name, dry)
-        if resource is NAMESPACES:
-            obj["metadata"]["deletionTimestamp"] = rfc3339(self.ctx.clock.now())
-            obj["status"] = {"phase": "Terminating"}
+    @staticmethod
+    def _deleted(resource: Resource, obj: dict) -> web.Response:
+        if resource is NAMESPACES or resource.delete_returns_object:
             return _json(obj)
-        if resource.delete_returns_object:
-            return _json(obj)
+        name = obj["metadata"]["name"]
         details = {"name": name, "kind": resource.plural, "uid": obj["metadata"]["uid"]}
         if resource.group:
             details["group"] = resource.group
@@ -327,6 +316,14 @@ async def _body(request: web.Request, kind: str):
         if isinstance(exc, status.ApiError):
             raise
         raise status.bad_request(f"the request body is not valid YAML: {exc}") from None
+
+
+def _patched(request: web.Request, current: dict, body):
+    patched = patch.apply(request.headers.get("Content-Type", ""), current, body)
+    if isinstance(patched, dict) and isinstance(patched.get("metadata"), dict) and \
+            patched["metadata"].get("resourceVersion") == current["metadata"].get("resourceVersion"):
+        patched["metadata"].pop("resourceVersion")
+    return patched
 
 
 async def _delete_options(request: web.Request) -> dict | None:

@@ -6,7 +6,7 @@ import base64
 import binascii
 import random
 
-from . import status
+from . import events, services, status
 from .resources import (CLUSTERROLEBINDINGS, CONFIGMAPS, NAMESPACES, RBAC, RESOURCES, ROLEBINDINGS, SECRETS,
                         Resource)
 from .status import FieldError
@@ -20,19 +20,24 @@ def _random_suffix() -> str:
     return "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
 
 
-def prepare(resource: Resource, obj, namespace: str, url_name: str | None = None) -> dict:
-    """Check and default a create/update body. Raises ApiError (400 BadRequest or 422 Invalid)."""
-    if not isinstance(obj, dict):
-        raise status.bad_request(f"the request body must be a JSON object ({resource.kind}), not "
-                                 f"{type(obj).__name__}")
-    kind = obj.get("kind")
+def check_kind(resource: Resource, kind, api_version) -> None:
     if kind not in (None, "", resource.kind):
         raise status.bad_request(f"the object's kind {kind!r} does not match the resource {resource.qualified} "
                                  f"(expected kind {resource.kind!r})")
-    api_version = obj.get("apiVersion")
     if api_version not in (None, "", resource.api_version):
         raise status.bad_request(f"the API version in the data ({api_version}) does not match the expected API "
                                  f"version ({resource.api_version})")
+
+
+def prepare(resource: Resource, obj, namespace: str, url_name: str | None = None,
+            also=None, report_as: Resource | None = None) -> dict:
+    """Check and default a create/update body. Raises ApiError (400 BadRequest or 422 Invalid).
+    `also(obj) -> [FieldError]` adds the checks of the API version asked for (events.k8s.io's strict ones);
+    `report_as` is the resource the Invalid error names."""
+    if not isinstance(obj, dict):
+        raise status.bad_request(f"the request body must be a JSON object ({resource.kind}), not "
+                                 f"{type(obj).__name__}")
+    check_kind(resource, obj.get("kind"), obj.get("apiVersion"))
     meta = obj.get("metadata")
     if meta is None:
         meta = obj["metadata"] = {}
@@ -45,6 +50,7 @@ def prepare(resource: Resource, obj, namespace: str, url_name: str | None = None
         if body_ns not in (None, "") and body_ns != namespace:
             raise status.bad_request("the namespace of the provided object does not match the namespace sent on "
                                      "the request")
+        meta["namespace"] = namespace
     name = meta.get("name") or ""
     if url_name is not None and name and name != url_name:
         raise status.bad_request(f"the name of the object ({name}) does not match the name on the URL ({url_name})")
@@ -62,8 +68,11 @@ def prepare(resource: Resource, obj, namespace: str, url_name: str | None = None
         errors += namespace_errors(namespace)
     errors += metadata_map_errors(meta, "labels") + metadata_map_errors(meta, "annotations")
     errors += _KIND_RULES.get(resource.plural, lambda o: [])(obj)
+    if also is not None:
+        errors += also(obj)
     if errors:
-        raise status.invalid(resource.kind, resource.group, name, errors)
+        report_as = report_as or resource
+        raise status.invalid(report_as.kind, report_as.group, name, errors)
     _omit_empty(obj, resource)
     return obj
 
@@ -240,6 +249,8 @@ _KIND_RULES = {
     "roles": _rules,
     CLUSTERROLEBINDINGS.plural: _binding,
     ROLEBINDINGS.plural: _binding,
+    "services": services.defaults_and_errors,
+    "events": events.core_errors,
 }
 
 
@@ -252,5 +263,7 @@ def check_update(resource: Resource, old: dict, new: dict) -> None:
         errors.append(FieldError("type", "FieldValueInvalid", new.get("type"), "field is immutable"))
     if resource is NAMESPACES:
         new["status"] = old.get("status", {"phase": "Active"})
+    if resource.plural == "services":
+        errors += services.update_errors(old, new)
     if errors:
         raise status.invalid(resource.kind, resource.group, old["metadata"]["name"], errors)

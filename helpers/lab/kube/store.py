@@ -18,7 +18,7 @@ from .resources import NAMESPACES, RESOURCES, Resource
 
 Key = tuple[str, str, str, str]        # group, plural, namespace ("" when cluster scoped), name
 
-_BY_KEY = {(r.group, r.plural): r for r in RESOURCES}
+_BY_KEY = {r.storage: r for r in RESOURCES}
 
 
 def rfc3339(epoch: float) -> str:
@@ -87,7 +87,7 @@ class Store:
 
     @staticmethod
     def key(resource: Resource, namespace: str, name: str) -> Key:
-        return (resource.group, resource.plural, namespace if resource.namespaced else "", name)
+        return (*resource.storage, namespace if resource.namespaced else "", name)
 
     def peek(self, resource: Resource, namespace: str, name: str) -> dict | None:
         """The stored object itself (callers must not mutate it), or None."""
@@ -101,7 +101,7 @@ class Store:
 
     def iter(self, resource: Resource, namespace: str | None = None) -> Iterable[dict]:
         """Stored objects of one resource (all namespaces when namespace is None), sorted like etcd keys."""
-        keys = sorted(k for k in self._objects if k[0] == resource.group and k[1] == resource.plural
+        keys = sorted(k for k in self._objects if k[:2] == resource.storage
                       and (namespace is None or k[2] == namespace))
         return (self._objects[k] for k in keys)
 
