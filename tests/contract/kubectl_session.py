@@ -81,6 +81,46 @@ SERVICE_NO_PORTS = json.dumps({"apiVersion": "v1", "kind": "Service", "metadata"
                                "spec": {"selector": {"app": "x"}}})
 
 
+POD = _yaml(f"""
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: {NS}
+spec:
+  serviceAccountName: app
+  containers:
+  - name: web
+    image: nginx:1.27
+    ports:
+    - containerPort: 80
+""")
+POD_NO_TOKEN = POD.replace("name: web\n  namespace", "name: quiet\n  namespace").replace(
+    "serviceAccountName: app", "serviceAccountName: app\n  automountServiceAccountToken: false")
+POD_GHOST_SA = POD.replace("name: web\n  namespace", "name: lost\n  namespace").replace("serviceAccountName: app",
+                                                                                         "serviceAccountName: ghost")
+POD_NO_CONTAINERS = _yaml(f"""
+apiVersion: v1
+kind: Pod
+metadata:
+  name: empty
+  namespace: {NS}
+spec:
+  containers: []
+""")
+
+
+def _review(step: str):
+    """stdin for `kubectl create -f -`: a TokenReview of the token an earlier step printed."""
+    def body(raw: dict) -> str:
+        return json.dumps({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview",
+                           "spec": {"token": raw[step].strip()}})
+    return body
+
+
+_REVIEW_OUT = ["-o", "jsonpath={.status.authenticated} {.status.user.username} {.status.user.extra} {.status.error}"]
+
+
 def steps() -> list[tuple[str, list[str], str | None]]:
     n = ["-n", NS]
     jl = ["-o", "jsonpath={.metadata.labels}"]
@@ -143,15 +183,49 @@ def steps() -> list[tuple[str, list[str], str | None]]:
         ("events through events.k8s.io", n + ["get", "events.v1.events.k8s.io", "app.hello", "-o", "yaml"], None),
         ("kubectl events", n + ["events"], None),
         ("events.k8s.io event missing its fields", ["create", "--validate=false", "-f", "-"], EVENT_V1_INCOMPLETE),
+        # 3. pods, their ServiceAccount and the tokens bound to them
+        ("create a pod", ["apply", "--validate=false", "-f", "-"], POD),
+        ("get pods", n + ["get", "pods"], None),
+        ("get pods -o wide", n + ["get", "pods", "-o", "wide"], None),
+        ("pod phase, qos and serviceaccount", n + ["get", "pod", "web", "-o", "jsonpath={.status.phase} "
+                                                   "{.status.qosClass} {.spec.serviceAccountName} {.spec.nodeName} "
+                                                   "{.metadata.generation} {.spec.tolerations[*].key}"], None),
+        ("the pod's token volume", n + ["get", "pod", "web", "-o", "jsonpath={.spec.volumes} "
+                                        "{.spec.containers[0].volumeMounts}"], None),
+        ("a pod with automountServiceAccountToken: false", ["apply", "--validate=false", "-f", "-"], POD_NO_TOKEN),
+        ("no token volume when automount is off", n + ["get", "pod", "quiet", "-o", "jsonpath={.spec.volumes}"],
+         None),
+        ("a pod whose serviceaccount is missing", ["apply", "--validate=false", "-f", "-"], POD_GHOST_SA),
+        ("a pod without containers", ["apply", "--validate=false", "-f", "-"], POD_NO_CONTAINERS),
+        ("token bound to the pod", n + ["create", "token", "app", "--bound-object-kind", "Pod",
+                                        "--bound-object-name", "web"], None),
+        ("second token bound to the pod", n + ["create", "token", "app", "--bound-object-kind", "Pod",
+                                               "--bound-object-name", "web"], None),
+        ("review the pod-bound token", ["create", "--validate=false", "-f", "-"] + _REVIEW_OUT,
+         _review("token bound to the pod")),
+        ("create a tokenreview with kubectl's default validation", ["create", "-f", "-"] + _REVIEW_OUT,
+         _review("token bound to the pod")),
+        ("create another serviceaccount", n + ["create", "sa", "other"], None),
+        ("token bound to the pod for another serviceaccount",
+         n + ["create", "token", "other", "--bound-object-kind", "Pod", "--bound-object-name", "web"], None),
+        ("token bound to a missing pod", n + ["create", "token", "app", "--bound-object-kind", "Pod",
+                                              "--bound-object-name", "nope"], None),
+        ("delete the pod", n + ["delete", "pod", "web"], None),
+        ("the pod is gone", n + ["get", "pod", "web"], None),
+        ("review a token of the deleted pod", ["create", "--validate=false", "-f", "-"] + _REVIEW_OUT,
+         _review("second token bound to the pod")),
     ]
 
 
 def run_session(kubectl: str, kubeconfig: Path, cache: Path) -> dict[str, tuple[int, str, str]]:
     """Every step's (exit code, stdout, stderr), normalised, by step name."""
-    out = {}
+    out, raw = {}, {}
     for name, args, stdin in steps():
+        if callable(stdin):
+            stdin = stdin(raw)
         result = subprocess.run([kubectl, "--kubeconfig", str(kubeconfig), "--cache-dir", str(cache), *args],
                                 input=stdin, capture_output=True, text=True, timeout=60)
+        raw[name] = result.stdout
         out[name] = (result.returncode, normalise(result.stdout), normalise(result.stderr))
     return out
 

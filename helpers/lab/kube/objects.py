@@ -6,7 +6,7 @@ import base64
 import binascii
 import random
 
-from . import events, services, status
+from . import events, pods, services, status
 from .resources import (CLUSTERROLEBINDINGS, CONFIGMAPS, NAMESPACES, RBAC, RESOURCES, ROLEBINDINGS, SECRETS,
                         Resource)
 from .status import FieldError
@@ -44,6 +44,7 @@ def prepare(resource: Resource, obj, namespace: str, url_name: str | None = None
     if not isinstance(meta, dict):
         raise status.bad_request("metadata must be a JSON object")
     obj["kind"], obj["apiVersion"] = resource.kind, resource.api_version
+    meta.pop("generation", None)        # server-owned: set by admission (pods) or kept from the stored object
 
     if resource.namespaced:
         body_ns = meta.get("namespace")
@@ -250,6 +251,7 @@ _KIND_RULES = {
     CLUSTERROLEBINDINGS.plural: _binding,
     ROLEBINDINGS.plural: _binding,
     "services": services.defaults_and_errors,
+    "pods": pods.defaults_and_errors,
     "events": events.core_errors,
 }
 
@@ -265,5 +267,7 @@ def check_update(resource: Resource, old: dict, new: dict) -> None:
         new["status"] = old.get("status", {"phase": "Active"})
     if resource.plural == "services":
         errors += services.update_errors(old, new)
+    if resource.plural == "pods":
+        errors += pods.update_errors(old, new)
     if errors:
         raise status.invalid(resource.kind, resource.group, old["metadata"]["name"], errors)

@@ -60,6 +60,8 @@ RESOURCES: tuple[Resource, ...] = (
              subresources={"token": ("TokenRequest", AUTHN, "v1", ("create",))}, delete_returns_object=True),
     Resource("", "v1", "secrets", "Secret", True, verbs=COLLECTION),
     Resource("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",), verbs=COLLECTION),
+    Resource("", "v1", "pods", "Pod", True, short_names=("po",), verbs=COLLECTION, categories=("all",),
+             delete_returns_object=True),
     Resource("", "v1", "services", "Service", True, "dns1035", short_names=("svc",), verbs=COLLECTION,
              categories=("all",), delete_returns_object=True),
     Resource("", "v1", "events", "Event", True, verbs=COLLECTION, short_names=("ev",)),
@@ -107,5 +109,6 @@ CLUSTERROLEBINDINGS = by_plural(RBAC, "clusterrolebindings")
 ROLES = by_plural(RBAC, "roles")
 ROLEBINDINGS = by_plural(RBAC, "rolebindings")
 SERVICES = by_plural("", "services")
+PODS = by_plural("", "pods")
 EVENTS = by_plural("", "events")
 EVENTS_V1 = by_plural(EVENTS_GROUP, "events")

@@ -128,7 +128,6 @@ class Store:
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = rfc3339(self._now())
         meta.pop("deletionTimestamp", None)
-        meta.pop("generation", None)
         if dry_run:
             meta.pop("resourceVersion", None)
             return copy.deepcopy(obj)
@@ -147,7 +146,7 @@ class Store:
         wanted_rv = meta.get("resourceVersion")
         if wanted_rv not in (None, "") and str(wanted_rv) != current["metadata"]["resourceVersion"]:
             raise status.conflict(resource, name)
-        for owned in ("uid", "creationTimestamp", "namespace"):
+        for owned in ("uid", "creationTimestamp", "namespace", "generation"):
             if owned in current["metadata"]:
                 meta[owned] = current["metadata"][owned]
         meta["name"] = name

@@ -25,6 +25,8 @@ LEEWAY = 60     # go-jose's jwt.DefaultLeeway, which the API server's claim vali
 INVALID = "invalid bearer token"
 SA_GROUPS = ("system:serviceaccounts",)
 CREDENTIAL_ID = "authentication.kubernetes.io/credential-id"
+POD_NAME = "authentication.kubernetes.io/pod-name"
+POD_UID = "authentication.kubernetes.io/pod-uid"
 
 
 def sa_username(namespace: str, name: str) -> str:
@@ -174,6 +176,17 @@ class TokenAuthority:
                 return _failed(f"secret UID ({secret['metadata']['uid']}) does not match service account secret "
                                f"ref claim ({secret_ref.get('uid')})")
 
+        pod_ref = private.get("pod")
+        if isinstance(pod_ref, dict):
+            pod = lookup("Pod", namespace, str(pod_ref.get("name") or ""))
+            if pod is None:
+                return _failed("service account token has been invalidated")
+            if pod["metadata"]["uid"] != pod_ref.get("uid"):
+                return _failed(f"pod UID ({pod['metadata']['uid']}) does not match service account pod ref claim "
+                               f"({pod_ref.get('uid')})")
+
         extra = {CREDENTIAL_ID: [f"JTI={claims['jti']}"]} if claims.get("jti") else {}
+        if isinstance(pod_ref, dict):
+            extra.update({POD_NAME: [pod_ref["name"]], POD_UID: [pod_ref["uid"]]})
         return Verdict(True, username=sa_username(namespace, name), uid=uid, groups=sa_groups(namespace),
                        extra=extra, audiences=granted)
