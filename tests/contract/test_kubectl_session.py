@@ -29,6 +29,8 @@ MODE_DIFFERENCES: dict[str, str] = {
 EMULATOR_GAPS: dict[str, str] = {
     "create a tokenreview with kubectl's default validation": "no /openapi/v2 or /openapi/v3 yet (issue 11 item 5): "
                                                               "kubectl's client-side validation cannot download them",
+    "bootstrap clusterrolebindings": "the emulator bootstraps only the RBAC policy the workshop uses (cluster-admin, "
+                                     "the discovery and auth-delegator roles), not the controllers' 50-odd roles",
 }
 
 
