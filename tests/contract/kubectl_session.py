@@ -110,6 +110,18 @@ spec:
 """)
 
 
+SA_TYPO = _yaml(f"""
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: typo
+  namespace: {NS}
+  lables:
+    team: payments
+automountServiceAccountTokens: false
+""")
+
+
 def _review(step: str):
     """stdin for `kubectl create -f -`: a TokenReview of the token an earlier step printed."""
     def body(raw: dict) -> str:
@@ -238,6 +250,24 @@ def steps() -> list[tuple[str, list[str], str | None]]:
         ("get several kinds", n + ["get", "sa/app", "secret/creds", "role/reader"], None),
         ("get --show-labels", n + ["get", "rolebinding", "app-view", "--show-labels"], None),
         ("get -L", n + ["get", "pods", "quiet", "-L", "run"], None),
+        # 5. OpenAPI: explain, and validation by the server (fieldValidation)
+        ("explain serviceaccount", ["explain", "serviceaccount"], None),
+        ("explain a nested field", ["explain", "pod.spec.containers.image"], None),
+        ("explain tokenrequest spec", ["explain", "tokenreviews.spec", "--api-version=authentication.k8s.io/v1"],
+         None),
+        ("explain --recursive", ["explain", "rolebinding.roleRef", "--recursive"], None),
+        ("explain a field that does not exist", ["explain", "serviceaccount.lables"], None),
+        ("apply a typo (strict validation)", ["apply", "-f", "-"], SA_TYPO),
+        ("the typo was not stored", n + ["get", "sa", "typo", "-o", "name"], None),
+        ("apply a typo with --validate=warn", ["apply", "--validate=warn", "-f", "-"], SA_TYPO),
+        ("the typo fields were dropped", n + ["get", "sa", "typo", "-o",
+                                              "jsonpath={.metadata.labels} {.automountServiceAccountToken}"], None),
+        ("create a typo with --validate=false", ["create", "--validate=false", "-f", "-"],
+         SA_TYPO.replace("name: typo", "name: typo2")),
+        ("the ignored typo was dropped", n + ["get", "sa", "typo2", "-o", "json"], None),
+        ("replace -f with default validation", ["replace", "-f", "-"], SA_LABELLED),
+        ("create -f with default validation", ["create", "-f", "-"], SA_NEW),
+        ("patch with an unknown field", n + ["patch", "sa", "app", "-p", '{"spec":{"x":1}}'], None),
         ("label the serviceaccount", n + ["label", "sa", "app", "team=payments"], None),
         ("get with a label selector", n + ["get", "sa", "-l", "team=payments"], None),
         ("get with a field selector", n + ["get", "secrets", "--field-selector", "type=Opaque", "-o", "name"], None),

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from . import bootstrap, discovery, options, patch, protobuf, services, status
+from . import bootstrap, discovery, openapi, options, patch, protobuf, services, status
+from .fieldvalidation import FieldCheck
 from .authn import Authenticator, impersonate
 from .authz import Attributes, Authorizer, User
 from .controllers import Controllers
@@ -168,6 +169,8 @@ class KubeAPI:
             _negotiate(request, JWKS_TYPE)
             return web.Response(body=json.dumps(self.tokens.jwks()).encode(), content_type=JWKS_TYPE)
         parts = [p for p in path.split("/") if p]
+        if parts[:1] == ["openapi"]:
+            return self._openapi(request, parts[1:])
         document = None
         if parts == ["api"]:
             document = discovery.core_versions(request.host)
@@ -187,6 +190,19 @@ class KubeAPI:
                 raise status.page_not_found()
             return web.Response(text="404 page not found\n", status=404)
         return _json(document)
+
+    @staticmethod
+    def _openapi(request: web.Request, parts: list[str]) -> web.Response:
+        if parts == ["v2"]:
+            _negotiate(request, "application/json")     # served as JSON only, never as gnostic protobuf
+            body = openapi.v2()
+        elif parts == ["v3"]:
+            body = openapi.v3_index()
+        elif parts[:1] == ["v3"] and "/".join(parts[1:]) in openapi.v3_documents():
+            body = openapi.v3_documents()["/".join(parts[1:])]
+        else:
+            return web.Response(text="404 page not found\n", status=404)
+        return web.Response(body=body, content_type="application/json")
 
     # --- resource URLs -----------------------------------------------------------------------------
 
@@ -219,7 +235,9 @@ class KubeAPI:
         if not resource.stored:
             if verb != "create" or target.name:
                 raise status.method_not_allowed()
-            return _json(self._review(resource, user, await _body(request, resource.kind), target.namespace), 201)
+            check = FieldCheck(request.query, "create")
+            body = check.body(resource, await _body(request, resource.kind))
+            return _warned(_json(self._review(resource, user, body, target.namespace), 201), check)
         if verb == "watch":
             raise status.ApiError(405, "MethodNotAllowed", "watch is not supported by the lab's Kubernetes API "
                                   "emulator: list instead (kubectl get without -w)")
@@ -237,11 +255,21 @@ class KubeAPI:
                                    self.registry.printable(resource)))
             return _json(obj)
         if verb == "create":
-            return _json(self.registry.create(resource, ns, await _body(request, resource.kind), dry), 201)
+            check = FieldCheck(request.query, verb)
+            body = check.body(resource, await _body(request, resource.kind))
+            return _warned(_json(self.registry.create(resource, ns, body, dry), 201), check)
         if verb in ("update", "patch"):
+            check = FieldCheck(request.query, verb)
             body = await _body(request, resource.kind)
-            change = (lambda current: _patched(request, current, body)) if verb == "patch" else (lambda _: body)
-            return _json(self.registry.update(resource, ns, target.name, change, dry))
+            content_type = request.headers.get("Content-Type", "")
+            if verb == "patch":
+                def change(current):
+                    patched = check.patched(resource, patch.apply(content_type, current, body), content_type, body)
+                    return _unpinned(patched, current)
+            else:
+                def change(_current):
+                    return check.body(resource, body)
+            return _warned(_json(self.registry.update(resource, ns, target.name, change, dry)), check)
         if verb == "delete":
             return self._deleted(resource, self.registry.delete(resource, ns, target.name, dry))
         if verb == "deletecollection" and resource is not NAMESPACES:
@@ -318,8 +346,14 @@ async def _body(request: web.Request, kind: str):
         raise status.bad_request(f"the request body is not valid YAML: {exc}") from None
 
 
-def _patched(request: web.Request, current: dict, body):
-    patched = patch.apply(request.headers.get("Content-Type", ""), current, body)
+def _warned(response: web.Response, check: FieldCheck) -> web.Response:
+    for value in check.warning_values():
+        response.headers.add("Warning", value)
+    return response
+
+
+def _unpinned(patched, current: dict):
+    """A patch that leaves the resourceVersion as it was does not ask for an optimistic-concurrency check."""
     if isinstance(patched, dict) and isinstance(patched.get("metadata"), dict) and \
             patched["metadata"].get("resourceVersion") == current["metadata"].get("resourceVersion"):
         patched["metadata"].pop("resourceVersion")

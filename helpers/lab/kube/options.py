@@ -6,7 +6,7 @@ from . import status
 from .status import FieldError
 
 META = "meta.k8s.io"
-_OPTIONS_KIND = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions",
+OPTIONS_KIND = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions",
                  "delete": "DeleteOptions", "deletecollection": "DeleteOptions"}
 
 
@@ -21,6 +21,6 @@ def dry_run(query, verb: str, delete_options: dict | None = None) -> bool:
     if not values:
         return False
     if any(v != "All" for v in values):
-        raise status.invalid(_OPTIONS_KIND[verb], META, "", [
+        raise status.invalid(OPTIONS_KIND[verb], META, "", [
             FieldError("dryRun", "FieldValueNotSupported", values, 'supported values: "All"')])
     return True
