@@ -33,7 +33,28 @@ _CLUSTER_IP = re.compile(r"\b10\.0\.0\.(?!1\b)\d+\b")      # allocated at random
 _NODE_PORT = re.compile(r"(?<=[: ])3[0-2]\d{3}\b")
 
 
+def _drop_managed_fields(value):
+    if isinstance(value, dict):
+        return {k: _drop_managed_fields(v) for k, v in value.items() if k != "managedFields"}
+    if isinstance(value, list):
+        return [_drop_managed_fields(v) for v in value]
+    return value
+
+
+def _json_lines(text: str) -> str:
+    """Raw JSON output (get --raw, watch streams) without managedFields: server-side-apply bookkeeping is
+    compared in tests/contract/probe.py's own scenario."""
+    lines = []
+    for line in text.splitlines():
+        try:
+            lines.append(json.dumps(_drop_managed_fields(json.loads(line)), separators=(",", ":")))
+        except ValueError:
+            return text
+    return "\n".join(lines)
+
+
 def normalise(text: str) -> str:
+    text = _json_lines(text) if text.lstrip().startswith("{\"") else text
     text = _JWT.sub("<jwt>", text)
     text = _UID.sub("<uid>", text)
     text = _STAMP.sub("<time>", text)
@@ -131,6 +152,14 @@ def _review(step: str):
 
 
 _REVIEW_OUT = ["-o", "jsonpath={.status.authenticated} {.status.user.username} {.status.user.extra} {.status.error}"]
+
+
+def _watch_from(step: str, query: str = "timeoutSeconds=1"):
+    """A raw watch of the namespace's configmaps from the list resourceVersion an earlier step printed."""
+    def args(raw: dict) -> list[str]:
+        rv = json.loads(raw[step])["metadata"]["resourceVersion"]
+        return ["get", "--raw", f"/api/v1/namespaces/{NS}/configmaps?watch=true&resourceVersion={rv}&{query}"]
+    return args
 
 
 def steps() -> list[tuple[str, list[str], str | None]]:
@@ -271,6 +300,30 @@ def steps() -> list[tuple[str, list[str], str | None]]:
         ("label the serviceaccount", n + ["label", "sa", "app", "team=payments"], None),
         ("get with a label selector", n + ["get", "sa", "-l", "team=payments"], None),
         ("get with a field selector", n + ["get", "secrets", "--field-selector", "type=Opaque", "-o", "name"], None),
+        # 6. watch
+        ("list resourceVersion before the changes", ["get", "--raw", f"/api/v1/namespaces/{NS}/configmaps"], None),
+        ("create a configmap to watch", n + ["create", "configmap", "watched", "--from-literal=k=v"], None),
+        ("change it", n + ["label", "configmap", "watched", "step=two"], None),
+        ("delete it", n + ["delete", "configmap", "watched"], None),
+        ("watch from the earlier resourceVersion", _watch_from("list resourceVersion before the changes"), None),
+        ("watch with bookmarks", _watch_from("list resourceVersion before the changes",
+                                             "timeoutSeconds=1&allowWatchBookmarks=true"), None),
+        ("watch with a label selector", _watch_from("list resourceVersion before the changes",
+                                                    "timeoutSeconds=1&labelSelector=step%3Dtwo"), None),
+        ("watch with a bad resourceVersion", ["get", "--raw", f"/api/v1/namespaces/{NS}/configmaps?watch=true&"
+                                                              "resourceVersion=abc&timeoutSeconds=1"], None),
+        ("watch with resourceVersionMatch", ["get", "--raw", f"/api/v1/namespaces/{NS}/configmaps?watch=true&"
+                                                             "resourceVersionMatch=Exact&resourceVersion=5"], None),
+        ("watch with sendInitialEvents", ["get", "--raw", f"/api/v1/namespaces/{NS}/secrets?watch=true&"
+                                                          "sendInitialEvents=true&resourceVersionMatch=NotOlderThan&"
+                                                          "allowWatchBookmarks=true&timeoutSeconds=1"], None),
+        ("get -w ends with the request timeout", n + ["get", "secrets", "-w", "--request-timeout=2s"], None),
+        ("get --watch-only --output-watch-events", n + ["get", "secrets", "--watch-only", "--output-watch-events",
+                                                        "--request-timeout=1s"], None),
+        ("wait --for=delete of something already gone", n + ["wait", "--for=delete", "configmap/watched",
+                                                             "--timeout=5s"], None),
+        ("wait for a pod condition that never comes", n + ["wait", "--for=condition=Ready", "pod/quiet",
+                                                           "--timeout=2s"], None),
         ("bootstrap clusterrolebindings", ["get", "clusterrolebindings", "-l",
                                            "kubernetes.io/bootstrapping=rbac-defaults", "-o", "name"], None),
     ]
@@ -282,6 +335,8 @@ def run_session(kubectl: str, kubeconfig: Path, cache: Path) -> dict[str, tuple[
     for name, args, stdin in steps():
         if callable(stdin):
             stdin = stdin(raw)
+        if callable(args):
+            args = args(raw)
         result = subprocess.run([kubectl, "--kubeconfig", str(kubeconfig), "--cache-dir", str(cache), *args],
                                 input=stdin, capture_output=True, text=True, timeout=60)
         raw[name] = result.stdout

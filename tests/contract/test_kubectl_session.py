@@ -22,6 +22,7 @@ _NO_SA_ADMISSION = ("the real stack runs with --disable-admission-plugins=Servic
 MODE_DIFFERENCES: dict[str, str] = {
     "serviceaccounts in a new namespace": _NO_CONTROLLER_MANAGER,
     "configmaps in a new namespace": _NO_CONTROLLER_MANAGER,
+    "list resourceVersion before the changes": _NO_CONTROLLER_MANAGER,
     "the pod's token volume": _NO_SA_ADMISSION,
     "a pod whose serviceaccount is missing": _NO_SA_ADMISSION,
 }

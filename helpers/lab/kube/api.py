@@ -2,6 +2,7 @@
 in and out. Every error leaves as a metav1.Status; no rule lives here."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -10,15 +11,16 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from . import bootstrap, discovery, openapi, options, patch, protobuf, services, status
+from . import bootstrap, discovery, openapi, options, patch, protobuf, services, status, watch
 from .fieldvalidation import FieldCheck
 from .authn import Authenticator, impersonate
 from .authz import Attributes, Authorizer, User
 from .controllers import Controllers
 from .registry import Registry
 from .resources import GROUPS, NAMESPACES, SERVICES, Resource, lookup
+from .selectors import select
 from .reviews import Reviews
-from .store import Store
+from .store import Store, go_order
 from .tables import wants_table, table
 from .tokens import TokenAuthority
 
@@ -66,8 +68,27 @@ def parse_resource_path(path: str) -> Target | None:
     return target
 
 
+def _wire_order(value):
+    """Go's field order on the wire: kind, apiVersion, metadata (ObjectMeta's own order), then the rest."""
+    if isinstance(value, dict):
+        if "kind" in value and "apiVersion" in value:
+            head = {k: value[k] for k in ("kind", "apiVersion") if k in value}
+            if isinstance(value.get("metadata"), dict):
+                head["metadata"] = go_order(value["metadata"])
+            value = {**head, **{k: v for k, v in value.items() if k not in head}}
+        for key in ("items", "rows", "object"):
+            if key in value:
+                value[key] = _wire_order(value[key])
+        return value
+    if isinstance(value, list):
+        return [_wire_order(v if "kind" in v or not isinstance(v.get("metadata"), dict) else
+                            dict(metadata=go_order(v["metadata"]), **{k: x for k, x in v.items() if k != "metadata"}))
+                if isinstance(v, dict) else v for v in value]
+    return value
+
+
 def _json(body: dict, code: int = 200) -> web.Response:
-    return web.Response(body=json.dumps(body, separators=(",", ":")).encode(), status=code,
+    return web.Response(body=json.dumps(_wire_order(body), separators=(",", ":")).encode(), status=code,
                         content_type="application/json")
 
 
@@ -97,6 +118,8 @@ class KubeAPI:
         self.controllers = Controllers(self.store, ctx.pki.ca_pem())
         self.controllers.reconcile()
         self.registry = Registry(self.store, ctx.clock.now, self.controllers)
+        self.watches = watch.WatchHub(int(self.store.resource_version))
+        self.store.on_change = self.watches.record
         self._service_port = None
         self.tokens = TokenAuthority(ctx.pki, ctx.issuer)
         self.authorizer = Authorizer(self.store)
@@ -239,8 +262,7 @@ class KubeAPI:
             body = check.body(resource, await _body(request, resource.kind))
             return _warned(_json(self._review(resource, user, body, target.namespace), 201), check)
         if verb == "watch":
-            raise status.ApiError(405, "MethodNotAllowed", "watch is not supported by the lab's Kubernetes API "
-                                  "emulator: list instead (kubectl get without -w)")
+            return await self._watch(request, resource, target.namespace or None)
         ns = target.namespace if resource.namespaced else ""
         delete_options = await _delete_options(request) if verb in ("delete", "deletecollection") else None
         dry = verb in ("create", "update", "patch", "delete", "deletecollection") and \
@@ -286,6 +308,35 @@ class KubeAPI:
             item.pop("apiVersion", None)
         return _json({"kind": f"{resource.kind}List", "apiVersion": resource.api_version,
                       "metadata": {"resourceVersion": rv}, "items": items})
+
+    async def _watch(self, request: web.Request, resource: Resource, namespace: str | None) -> web.StreamResponse:
+        opts = watch.parse(request.query)
+        labels, fields = request.query.get("labelSelector", ""), request.query.get("fieldSelector", "")
+        stream = WatchStream(self, request, resource, namespace, labels, fields)
+        try:
+            backlog = None if opts.resource_version in ("", "0") or opts.initial_events else \
+                self.watches.since(int(opts.resource_version))
+        except watch.Expired as expired:
+            await stream.start()
+            await stream.write("ERROR", expired.status, raw=True)
+            return stream.response
+        queue = self.watches.subscribe()        # no await since the backlog was read: nothing is missed
+        try:
+            await stream.start()
+            if backlog is None:
+                for obj in self.registry.list(resource, namespace, labels, fields):
+                    await stream.write("ADDED", obj)
+                if opts.initial_events and opts.bookmarks:
+                    await stream.bookmark(int(self.store.resource_version), initial_end=True)
+            else:
+                for change in backlog:
+                    await stream.change(change)
+            await stream.follow(queue, opts)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass                                # the client went away
+        finally:
+            self.watches.unsubscribe(queue)
+        return stream.response
 
     @staticmethod
     def _deleted(resource: Resource, obj: dict) -> web.Response:
@@ -344,6 +395,71 @@ async def _body(request: web.Request, kind: str):
         if isinstance(exc, status.ApiError):
             raise
         raise status.bad_request(f"the request body is not valid YAML: {exc}") from None
+
+
+class WatchStream:
+    """One watch's response: events as JSON lines, filtered to the watched resource, namespace and selectors,
+    as Tables when kubectl asked for them (column definitions in the first event only)."""
+
+    def __init__(self, api: KubeAPI, request: web.Request, resource: Resource, namespace: str | None,
+                 labels: str, fields: str):
+        self.api, self.request, self.resource, self.namespace = api, request, resource, namespace
+        self.labels, self.fields = labels, fields
+        self.as_table = wants_table(request.headers.get("Accept", ""))
+        self.first = True
+        self.response = web.StreamResponse(headers={"Content-Type": "application/json",
+                                                    "Cache-Control": "no-cache, private"})
+
+    async def start(self) -> None:
+        await self.response.prepare(self.request)
+
+    def _matches(self, obj: dict | None) -> bool:
+        return obj is not None and bool(select([obj], self.labels, self.fields, self.resource))
+
+    async def change(self, change: watch.Change) -> None:
+        group, plural, ns, _ = change.key
+        if (group, plural) != self.resource.storage or (self.namespace and ns != self.namespace):
+            return
+        now, before = self._matches(change.obj), self._matches(change.old)
+        kind = change.type
+        if kind == "MODIFIED" and not (now and before):
+            kind = "ADDED" if now else "DELETED" if before else ""     # moved into or out of the selection
+        elif kind == "ADDED" and not now or kind == "DELETED" and not before:
+            kind = ""
+        if kind:
+            await self.write(kind, self.api.registry.present(self.resource, change.obj))
+
+    async def write(self, kind: str, obj: dict, raw: bool = False) -> None:
+        if self.as_table and not raw:
+            obj = table(self.resource, [obj], obj["metadata"].get("resourceVersion", ""), self.api.ctx.clock.now(),
+                        self.api.registry.printable(self.resource))
+            obj["metadata"]["resourceVersion"] = obj["rows"][0]["object"]["metadata"].get("resourceVersion", "")
+            if not self.first:
+                obj["columnDefinitions"] = None
+            self.first = False
+        line = json.dumps({"type": kind, "object": _wire_order(obj)}, separators=(",", ":")) + "\n"
+        await self.response.write(line.encode())
+
+    async def bookmark(self, rv: int, initial_end: bool = False) -> None:
+        await self.write("BOOKMARK", watch.bookmark(self.resource.kind, self.resource.api_version, rv, initial_end))
+
+    async def follow(self, queue: asyncio.Queue, opts: watch.WatchOptions) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + opts.timeout
+        next_bookmark = watch.next_bookmark(loop.time(), deadline) if opts.bookmarks else deadline
+        while True:
+            wait = min(deadline, next_bookmark) - loop.time()
+            if wait <= 0:
+                if loop.time() >= deadline:
+                    return
+                await self.bookmark(int(self.api.store.resource_version))
+                next_bookmark = watch.next_bookmark(loop.time(), deadline)
+                continue
+            try:
+                change = await asyncio.wait_for(queue.get(), wait)
+            except asyncio.TimeoutError:
+                continue
+            await self.change(change)
 
 
 def _warned(response: web.Response, check: FieldCheck) -> web.Response:

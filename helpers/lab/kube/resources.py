@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-CRUD = ("create", "delete", "get", "list", "patch", "update")
+CRUD = ("create", "delete", "get", "list", "patch", "update", "watch")
 COLLECTION = CRUD + ("deletecollection",)
 
 

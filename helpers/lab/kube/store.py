@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 from ..journal import Journal
 from . import status
 from .resources import NAMESPACES, RESOURCES, Resource
+from .watch import Change
 
 Key = tuple[str, str, str, str]        # group, plural, namespace ("" when cluster scoped), name
 
@@ -44,6 +45,7 @@ class Store:
         self._objects: dict[Key, dict] = {}
         self._rv = 0
         self._replay()
+        self.on_change: Callable[[Change], None] | None = None     # the watch window (watch.WatchHub.record)
 
     # --- persistence -----------------------------------------------------------------------------
 
@@ -73,11 +75,18 @@ class Store:
 
     def _put(self, key: Key, obj: dict) -> None:
         self._journal.append({"key": list(key), "obj": obj, "rv": self._rv})
+        old = self._objects.get(key)
         self._objects[key] = obj
+        if self.on_change is not None:
+            self.on_change(Change(self._rv, "ADDED" if old is None else "MODIFIED", key, obj, old))
 
     def _drop(self, key: Key) -> None:
         self._journal.append({"key": list(key), "rv": self._rv})
-        del self._objects[key]
+        old = self._objects.pop(key)
+        if self.on_change is not None:
+            # a deleted object is reported with the resourceVersion of its deletion
+            gone = dict(old, metadata=dict(old["metadata"], resourceVersion=str(self._rv)))
+            self.on_change(Change(self._rv, "DELETED", key, gone, old))
 
     # --- reads -------------------------------------------------------------------------------------
 

@@ -131,7 +131,7 @@ def _created(o, n):
     return o["metadata"].get("creationTimestamp", "")
 
 
-NAME = ("Name", "string", 0, lambda o, n: o["metadata"]["name"])
+NAME = ("Name", "string", 0, lambda o, n: o["metadata"].get("name", ""))
 AGE = ("Age", "string", 0, lambda o, n: _age(o, n))
 _BINDING = [NAME, ("Role", "string", 0, lambda o, n: _role(o)), AGE,
             ("Users", "string", 1, lambda o, n: _subjects(o, "User")),
@@ -146,7 +146,7 @@ _EVENT = [("Last Seen", "string", 0, lambda o, n: _event_times(o, n)[1]),
           ("Message", "string", 0, lambda o, n: (o.get("message") or "").strip()),
           ("First Seen", "string", 1, lambda o, n: _event_times(o, n)[0]),
           ("Count", "string", 1, lambda o, n: _event_times(o, n)[2]),
-          ("Name", "string", 1, lambda o, n: o["metadata"]["name"])]
+          ("Name", "string", 1, lambda o, n: o["metadata"].get("name", ""))]
 _NONE = "<none>"
 
 # (column, type, priority, cell) per resource, in the API server's printer order; priority 1 is -o wide
