@@ -324,6 +324,22 @@ def steps() -> list[tuple[str, list[str], str | None]]:
                                                              "--timeout=5s"], None),
         ("wait for a pod condition that never comes", n + ["wait", "--for=condition=Ready", "pod/quiet",
                                                            "--timeout=2s"], None),
+        # 8. error wording on the paths learners hit
+        ("secret with bad base64", ["create", "-f", "-"], json.dumps({
+            "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "bad64", "namespace": NS},
+            "data": {"password": "not base64!"}})),
+        ("json patch test that fails", n + ["patch", "sa", "app", "--type=json",
+                                            "-p", '[{"op":"test","path":"/metadata/name","value":"other"}]'], None),
+        ("json patch remove of a missing path", n + ["patch", "sa", "app", "--type=json",
+                                                     "-p", '[{"op":"remove","path":"/metadata/labels/nope"}]'], None),
+        ("json patch replace of a missing path", n + ["patch", "sa", "app", "--type=json",
+                                                      "-p", '[{"op":"replace","path":"/secrets/0","value":{}}]'], None),
+        ("change a rolebinding's roleRef", n + ["patch", "rolebinding", "app-view", "--type=merge",
+                                                "-p", '{"roleRef":{"name":"edit"}}'], None),
+        ("change a secret's type", n + ["patch", "secret", "creds", "--type=merge",
+                                        "-p", '{"type":"kubernetes.io/tls"}'], None),
+        ("delete a protected namespace", ["delete", "namespace", "kube-system"], None),
+        ("create in a missing namespace", ["-n", "nowhere", "create", "sa", "x"], None),
         ("bootstrap clusterrolebindings", ["get", "clusterrolebindings", "-l",
                                            "kubernetes.io/bootstrapping=rbac-defaults", "-o", "name"], None),
     ]

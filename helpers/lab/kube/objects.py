@@ -69,6 +69,8 @@ def prepare(resource: Resource, obj, namespace: str, url_name: str | None = None
         errors += namespace_errors(namespace)
     errors += metadata_map_errors(meta, "labels") + metadata_map_errors(meta, "annotations")
     errors += _KIND_RULES.get(resource.plural, lambda o: [])(obj)
+    if resource is SECRETS and url_name is None:
+        errors += _secret_type_errors(obj)      # on updates, after the immutability checks (check_update)
     if also is not None:
         errors += also(obj)
     if errors:
@@ -124,10 +126,31 @@ def _b64_map(obj: dict, field: str) -> list[FieldError]:
             raise status.bad_request(f"{field}[{key}] must be a base64-encoded string")
         try:
             base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise status.bad_request(f"{field}[{key}]: illegal base64 data ({exc}); put plain text under "
-                                     f"stringData instead") from None
+        except (binascii.Error, ValueError):
+            # the JSON decoder's error: it fails the whole body, naming the first bad byte as Go's base64 does
+            raise status.bad_request(f'{obj.get("kind") or "Secret"} in version "v1" cannot be handled as a '
+                                     f'{obj.get("kind") or "Secret"}: illegal base64 data at input byte '
+                                     f"{_bad_base64_offset(encoded)}") from None
     return key_errors(value, field)
+
+
+_B64 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+def _bad_base64_offset(text: str) -> int:
+    """encoding/base64's CorruptInputError offset: the first byte outside the alphabet, else where the
+    padding goes wrong."""
+    for i, char in enumerate(text):
+        if char not in _B64:
+            if char == "=" and i >= len(text) - 2 and len(text) % 4 == 0 and i % 4 >= 2:
+                continue
+            return i
+    return len(text) - len(text) % 4 if len(text) % 4 else len(text)
+
+
+# keys a Secret of a built-in type must hold, checked on create and update (validation.ValidateSecret)
+_SECRET_KEYS = {"kubernetes.io/tls": ("tls.crt", "tls.key"), "kubernetes.io/dockerconfigjson": (".dockerconfigjson",),
+                "kubernetes.io/dockercfg": (".dockercfg",), "kubernetes.io/ssh-auth": ("ssh-privatekey",)}
 
 
 def _string_map(obj: dict, field: str) -> dict:
@@ -256,13 +279,24 @@ _KIND_RULES = {
 }
 
 
+def _secret_type_errors(obj: dict) -> list[FieldError]:
+    data = obj.get("data") or {}
+    return [FieldError(f"data[{key}]", "FieldValueRequired") for key in _SECRET_KEYS.get(obj.get("type"), ())
+            if key not in data]
+
+
 def check_update(resource: Resource, old: dict, new: dict) -> None:
     """Fields the API server refuses to change once set."""
     errors = []
     if resource.plural in (CLUSTERROLEBINDINGS.plural, ROLEBINDINGS.plural) and old.get("roleRef") != new.get("roleRef"):
-        errors.append(FieldError("roleRef", "FieldValueInvalid", new.get("roleRef"), "cannot change roleRef"))
+        ref = new.get("roleRef") or {}
+        # upstream prints the internal RoleRef struct, whose fields carry no JSON names
+        shown = {"APIGroup": ref.get("apiGroup", ""), "Kind": ref.get("kind", ""), "Name": ref.get("name", "")}
+        errors.append(FieldError("roleRef", "FieldValueInvalid", shown, "cannot change roleRef"))
     if resource is SECRETS and old.get("type") != new.get("type"):
         errors.append(FieldError("type", "FieldValueInvalid", new.get("type"), "field is immutable"))
+    if resource is SECRETS:
+        errors += _secret_type_errors(new)
     if resource is NAMESPACES:
         new["status"] = old.get("status", {"phase": "Active"})
     if resource.plural == "services":

@@ -6,6 +6,10 @@ import copy
 
 from . import status
 
+
+class PatchFailed(Exception):
+    """A JSON patch that does not apply; the API server hides why (see apply)."""
+
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
@@ -30,7 +34,7 @@ def _pointer(path: str) -> list[str]:
     if path == "":
         return []
     if not path.startswith("/"):
-        raise status.bad_request(f'json patch path {path!r} must start with "/"')
+        raise PatchFailed(f'json patch path {path!r} must start with "/"')
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 
@@ -42,7 +46,7 @@ def _parent(doc, parts: list[str], path: str):
         elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
             node = node[int(part)]
         else:
-            raise status.ApiError(422, "Invalid", f"jsonpatch: path {path!r} does not exist: missing {part!r}")
+            raise PatchFailed(f"jsonpatch: path {path!r} does not exist: missing {part!r}")
     return node
 
 
@@ -56,7 +60,7 @@ def _get(doc, path: str):
         return parent[last]
     if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
         return parent[int(last)]
-    raise status.ApiError(422, "Invalid", f"jsonpatch: path {path!r} does not exist")
+    raise PatchFailed(f"jsonpatch: path {path!r} does not exist")
 
 
 def _remove(doc, path: str):
@@ -67,7 +71,7 @@ def _remove(doc, path: str):
         return parent.pop(last)
     if isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
         return parent.pop(int(last))
-    raise status.ApiError(422, "Invalid", f"jsonpatch remove operation does not apply: doc is missing path: {path}")
+    raise PatchFailed(f"jsonpatch remove operation does not apply: doc is missing path: {path}")
 
 
 def _add(doc, path: str, value):
@@ -81,17 +85,19 @@ def _add(doc, path: str, value):
     elif isinstance(parent, list) and (last == "-" or (last.isdigit() and int(last) <= len(parent))):
         parent.insert(len(parent) if last == "-" else int(last), value)
     else:
-        raise status.ApiError(422, "Invalid", f"jsonpatch add operation does not apply: doc is missing path: {path}")
+        raise PatchFailed(f"jsonpatch add operation does not apply: doc is missing path: {path}")
     return doc
 
 
 def json_patch(doc, operations):
     if not isinstance(operations, list):
-        raise status.bad_request("a JSON patch must be a list of operations")
+        kind = {dict: "object", str: "string", bool: "bool"}.get(type(operations), "number")
+        raise status.bad_request(f"error decoding patch: json: cannot unmarshal {kind} into Go value of type "
+                                 "[]handlers.jsonPatchOp")
     doc = copy.deepcopy(doc)
     for op in operations:
         if not isinstance(op, dict) or not isinstance(op.get("path"), str):
-            raise status.bad_request(f"invalid JSON patch operation: {op!r}")
+            raise PatchFailed(f"invalid JSON patch operation: {op!r}")
         kind, path = op.get("op"), op["path"]
         if kind == "add":
             doc = _add(doc, path, copy.deepcopy(op.get("value")))
@@ -108,9 +114,9 @@ def json_patch(doc, operations):
             doc = _add(doc, path, value)
         elif kind == "test":
             if _get(doc, path) != op.get("value"):
-                raise status.ApiError(422, "Invalid", f"testing value {path} failed: test failed")
+                raise PatchFailed(f"testing value {path} failed: test failed")
         else:
-            raise status.bad_request(f"unexpected JSON patch operation {kind!r}")
+            raise PatchFailed(f"unexpected JSON patch operation {kind!r}")
     return doc
 
 
@@ -121,5 +127,10 @@ def apply(content_type: str, current: dict, body):
             raise status.bad_request("a merge patch must be a JSON object")
         return merge(current, body)
     if media == JSON_PATCH:
-        return json_patch(current, body)
+        try:
+            return json_patch(current, body)
+        except PatchFailed:
+            # upstream answers every JSON patch that fails to apply with this generic 422
+            raise status.ApiError(422, "Invalid", "the server rejected our request due to an error in our request",
+                                  {}) from None
     raise status.unsupported_media_type(ACCEPTED)
