@@ -233,6 +233,13 @@ def steps() -> list[tuple[str, list[str], str | None]]:
                                                    "{.metadata.generation} {.spec.tolerations[*].key}"], None),
         ("the pod's token volume", n + ["get", "pod", "web", "-o", "jsonpath={.spec.volumes} "
                                         "{.spec.containers[0].volumeMounts}"], None),
+        ("apply the pod again, unchanged", ["apply", "--validate=false", "-f", "-"], POD),
+        ("apply the pod with a new image", ["apply", "--validate=false", "-f", "-"],
+         POD.replace("nginx:1.27", "nginx:1.28")),
+        ("the pod's image and ports after the apply", n + ["get", "pod", "web", "-o", "jsonpath={.spec.containers[0]"
+                                                           ".image} {.spec.containers[0].ports}"], None),
+        ("apply a pod change that is not allowed", ["apply", "--validate=false", "-f", "-"],
+         POD.replace("containerPort: 80", "containerPort: 81")),
         ("a pod with automountServiceAccountToken: false", ["apply", "--validate=false", "-f", "-"], POD_NO_TOKEN),
         ("no token volume when automount is off", n + ["get", "pod", "quiet", "-o", "jsonpath={.spec.volumes}"],
          None),
@@ -246,6 +253,8 @@ def steps() -> list[tuple[str, list[str], str | None]]:
          _review("token bound to the pod")),
         ("create a tokenreview with kubectl's default validation", ["create", "-f", "-"] + _REVIEW_OUT,
          _review("token bound to the pod")),
+        ("create a tokenreview with a typo", ["create", "-f", "-"] + _REVIEW_OUT,
+         lambda raw: _review("token bound to the pod")(raw).replace('"token"', '"tokn": 1, "token"')),
         ("create another serviceaccount", n + ["create", "sa", "other"], None),
         ("token bound to the pod for another serviceaccount",
          n + ["create", "token", "other", "--bound-object-kind", "Pod", "--bound-object-name", "web"], None),

@@ -217,7 +217,9 @@ class KubeAPI:
     @staticmethod
     def _openapi(request: web.Request, parts: list[str]) -> web.Response:
         if parts == ["v2"]:
-            _negotiate(request, "application/json")     # served as JSON only, never as gnostic protobuf
+            if openapi.V2_PROTOBUF in request.headers.get("Accept", ""):
+                return web.Response(body=openapi.v2_protobuf(), content_type=openapi.V2_PROTOBUF_REPLY)
+            _negotiate(request, "application/json")
             body = openapi.v2()
         elif parts == ["v3"]:
             body = openapi.v3_index()

@@ -103,6 +103,29 @@ def v2() -> bytes:
                        "definitions": data["definitions"]}).encode()
 
 
+V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+V2_PROTOBUF_REPLY = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"     # what the server answers
+
+
+def _pb_field(number: int, payload: bytes) -> bytes:
+    length, encoded = len(payload), b""
+    while True:
+        byte, length = length & 0x7F, length >> 7
+        encoded += bytes([byte | (0x80 if length else 0)])
+        if not length:
+            break
+    return bytes([number << 3 | 2]) + encoded + payload
+
+
+@functools.lru_cache(maxsize=None)
+def v2_protobuf() -> bytes:
+    """/openapi/v2 as client-go asks for it (a gnostic openapi_v2.Document): swagger and info, no paths or
+    definitions. kubectl reads it only where the v3 documents do not answer (validating the create-only
+    review kinds, which then have no schema to check client-side; the server still checks them)."""
+    info = _pb_field(1, _INFO["title"].encode()) + _pb_field(2, _INFO["version"].encode())
+    return _pb_field(1, b"2.0") + _pb_field(2, info)
+
+
 def _reachable(names: list[str], definitions: dict) -> dict:
     found: dict = {}
     todo = list(names)

@@ -1,5 +1,6 @@
-"""PATCH bodies: JSON merge patch (RFC 7386), strategic merge patch (treated as a merge patch: the lab's
-kinds have no list fields that merge by key), and JSON patch (RFC 6902)."""
+"""PATCH bodies: JSON merge patch (RFC 7386), strategic merge patch (lists that upstream merges by key, e.g. a
+pod's containers by name, are merged by that key; $setElementOrder, $patch: delete/replace and
+$deleteFromPrimitiveList directives), and JSON patch (RFC 6902)."""
 from __future__ import annotations
 
 import copy
@@ -21,13 +22,69 @@ def merge(target, patch):
         return copy.deepcopy(patch)
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
-        if key.startswith("$"):         # strategic-merge directives ($patch, $retainKeys, ...)
-            continue
         if value is None:
             result.pop(key, None)
         else:
             result[key] = merge(result.get(key), value)
     return result
+
+
+# patchMergeKey of the list fields of the served kinds (k8s.io/api struct tags), by (parent field, field);
+# a list without one is replaced whole, as with a merge patch
+_MERGE_KEYS = {("spec", "containers"): "name", ("spec", "initContainers"): "name",
+               ("spec", "ephemeralContainers"): "name", ("spec", "volumes"): "name",
+               ("containers", "volumeMounts"): "mountPath", ("initContainers", "volumeMounts"): "mountPath",
+               ("containers", "env"): "name", ("initContainers", "env"): "name",
+               ("containers", "ports"): "containerPort", ("initContainers", "ports"): "containerPort",
+               ("spec", "ports"): "port", ("spec", "imagePullSecrets"): "name", ("", "secrets"): "name",
+               ("", "imagePullSecrets"): "name", ("metadata", "ownerReferences"): "uid"}
+_MERGED_PRIMITIVES = {("metadata", "finalizers")}       # patchStrategy merge on a list of strings
+
+
+def strategic(target, patch, parent: str = ""):
+    """A strategic merge patch applied to `target` (the stored object, already in JSON shape)."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    if patch.get("$patch") == "replace":
+        return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if key.startswith("$deleteFromPrimitiveList/"):
+            field = key.split("/", 1)[1]
+            result[field] = [v for v in result.get(field) or [] if v not in (value or [])]
+            continue
+        if key.startswith("$"):             # $setElementOrder/..., $retainKeys: ordering hints only here
+            continue
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, list) and (parent, key) in _MERGE_KEYS and isinstance(result.get(key), list):
+            result[key] = _merge_list(result[key], value, _MERGE_KEYS[(parent, key)], key,
+                                      patch.get(f"$setElementOrder/{key}"))
+        elif isinstance(value, list) and (parent, key) in _MERGED_PRIMITIVES:
+            result[key] = list(dict.fromkeys((result.get(key) or []) + value))
+        else:
+            result[key] = strategic(result.get(key), value, key)
+    return result
+
+
+def _merge_list(current: list, patch: list, merge_key: str, field: str, order) -> list:
+    merged = [copy.deepcopy(item) for item in current]
+    for item in patch:
+        if not isinstance(item, dict) or merge_key not in item:
+            raise status.bad_request(f"map: {item} does not contain declared merge key: {merge_key}")
+        at = next((i for i, old in enumerate(merged) if isinstance(old, dict) and
+                   old.get(merge_key) == item[merge_key]), None)
+        if item.get("$patch") == "delete":
+            if at is not None:
+                merged.pop(at)
+        elif at is None:
+            merged.append({k: v for k, v in item.items() if k != "$patch"})
+        else:
+            merged[at] = strategic(merged[at], item, field)
+    if isinstance(order, list):             # $setElementOrder: the order the client's list had
+        rank = {o.get(merge_key): i for i, o in enumerate(order) if isinstance(o, dict)}
+        merged.sort(key=lambda item: rank.get(item.get(merge_key), len(rank)))
+    return merged
 
 
 def _pointer(path: str) -> list[str]:
@@ -125,7 +182,7 @@ def apply(content_type: str, current: dict, body):
     if media in (MERGE, STRATEGIC):
         if not isinstance(body, dict):
             raise status.bad_request("a merge patch must be a JSON object")
-        return merge(current, body)
+        return strategic(current, body) if media == STRATEGIC else merge(current, body)
     if media == JSON_PATCH:
         try:
             return json_patch(current, body)
