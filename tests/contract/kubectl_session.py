@@ -349,6 +349,10 @@ def steps() -> list[tuple[str, list[str], str | None]]:
                                         "-p", '{"type":"kubernetes.io/tls"}'], None),
         ("delete a protected namespace", ["delete", "namespace", "kube-system"], None),
         ("create in a missing namespace", ["-n", "nowhere", "create", "sa", "x"], None),
+        # 7. server-side apply
+        ("apply --server-side", ["apply", "--server-side", "-f", "-"], SA_LABELLED.replace("payments", "ledger")),
+        ("apply --server-side with a conflict", ["apply", "--server-side", "--field-manager=other", "-f", "-"],
+         SA_LABELLED.replace("payments", "audit")),
         ("bootstrap clusterrolebindings", ["get", "clusterrolebindings", "-l",
                                            "kubernetes.io/bootstrapping=rbac-defaults", "-o", "name"], None),
     ]
