@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
-from kubernetes.client import (CoreV1Api, RbacAuthorizationV1Api, V1ConfigMap, V1DeleteOptions, V1Namespace,
+from kubernetes.client import (RbacAuthorizationV1Api, V1ConfigMap, V1DeleteOptions,
                                V1ObjectMeta, V1RoleBinding, V1RoleRef, RbacV1Subject, V1ServiceAccount)
 from kubernetes.client.exceptions import ApiException
 
@@ -14,18 +13,11 @@ DRY = "All"
 
 
 @pytest.fixture(scope="module")
-def core(kube_client):
-    return CoreV1Api(kube_client)
-
-
-@pytest.fixture(scope="module")
-def ns(core):
-    name = f"dry-{uuid.uuid4().hex[:8]}"
-    core.create_namespace(V1Namespace(metadata=V1ObjectMeta(name=name)))
-    core.create_namespaced_service_account(name, V1ServiceAccount(metadata=V1ObjectMeta(name="app",
+def ns(core, ns):
+    """The shared namespace, with a ServiceAccount `app` in it."""
+    core.create_namespaced_service_account(ns, V1ServiceAccount(metadata=V1ObjectMeta(name="app",
                                                                                          labels={"a": "1"})))
-    yield name
-    core.delete_namespace(name)
+    return ns
 
 
 def _snapshot(core, ns) -> dict:

@@ -4,26 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 
 import pytest
-from kubernetes.client import (CoreV1Api, CoreV1Event, EventsV1Api, EventsV1Event, V1Namespace, V1ObjectMeta,
+from kubernetes.client import (CoreV1Event, EventsV1Api, EventsV1Event, V1ObjectMeta,
                                V1ObjectReference, V1Service, V1ServicePort, V1ServiceSpec)
 from kubernetes.client.exceptions import ApiException
 
-
-
-@pytest.fixture(scope="module")
-def core(kube_client):
-    return CoreV1Api(kube_client)
-
-
-@pytest.fixture(scope="module")
-def ns(core):
-    name = f"nso-{uuid.uuid4().hex[:8]}"
-    core.create_namespace(V1Namespace(metadata=V1ObjectMeta(name=name)))
-    yield name
-    core.delete_namespace(name)
 
 
 def test_a_new_namespace_has_its_default_serviceaccount_and_root_ca(core, ns, lab):

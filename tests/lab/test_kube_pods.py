@@ -4,27 +4,19 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
 
 import pytest
-from kubernetes.client import (AuthenticationV1Api, AuthenticationV1TokenRequest, CoreV1Api, V1BoundObjectReference,
-                               V1Container, V1Namespace, V1ObjectMeta, V1Pod, V1PodSpec, V1ServiceAccount,
+from kubernetes.client import (AuthenticationV1Api, AuthenticationV1TokenRequest, V1BoundObjectReference,
+                               V1Container, V1ObjectMeta, V1Pod, V1PodSpec, V1ServiceAccount,
                                V1TokenRequestSpec, V1TokenReview, V1TokenReviewSpec)
 from kubernetes.client.exceptions import ApiException
 
 
 @pytest.fixture(scope="module")
-def core(kube_client):
-    return CoreV1Api(kube_client)
-
-
-@pytest.fixture(scope="module")
-def ns(core):
-    name = f"pods-{uuid.uuid4().hex[:8]}"
-    core.create_namespace(V1Namespace(metadata=V1ObjectMeta(name=name)))
-    core.create_namespaced_service_account(name, V1ServiceAccount(metadata=V1ObjectMeta(name="app")))
-    yield name
-    core.delete_namespace(name)
+def ns(core, ns):
+    """The shared namespace, with a ServiceAccount `app` in it."""
+    core.create_namespaced_service_account(ns, V1ServiceAccount(metadata=V1ObjectMeta(name="app")))
+    return ns
 
 
 def _pod(name: str, automount: bool | None = None) -> V1Pod:

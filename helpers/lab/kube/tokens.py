@@ -167,24 +167,18 @@ class TokenAuthority:
             return _failed(f'serviceaccounts "{name}" not found')
         if sa["metadata"]["uid"] != uid:
             return _failed(f"service account UID ({sa['metadata']['uid']}) does not match claim ({uid})")
-        secret_ref = private.get("secret")
-        if isinstance(secret_ref, dict):
-            secret = lookup("Secret", namespace, str(secret_ref.get("name") or ""))
-            if secret is None:
+        for claim, kind in (("secret", "Secret"), ("pod", "Pod")):       # the objects a token can be bound to
+            bound_ref = private.get(claim)
+            if not isinstance(bound_ref, dict):
+                continue
+            bound = lookup(kind, namespace, str(bound_ref.get("name") or ""))
+            if bound is None:
                 return _failed("service account token has been invalidated")
-            if secret["metadata"]["uid"] != secret_ref.get("uid"):
-                return _failed(f"secret UID ({secret['metadata']['uid']}) does not match service account secret "
-                               f"ref claim ({secret_ref.get('uid')})")
+            if bound["metadata"]["uid"] != bound_ref.get("uid"):
+                return _failed(f"{claim} UID ({bound['metadata']['uid']}) does not match service account {claim} "
+                               f"ref claim ({bound_ref.get('uid')})")
 
         pod_ref = private.get("pod")
-        if isinstance(pod_ref, dict):
-            pod = lookup("Pod", namespace, str(pod_ref.get("name") or ""))
-            if pod is None:
-                return _failed("service account token has been invalidated")
-            if pod["metadata"]["uid"] != pod_ref.get("uid"):
-                return _failed(f"pod UID ({pod['metadata']['uid']}) does not match service account pod ref claim "
-                               f"({pod_ref.get('uid')})")
-
         extra = {CREDENTIAL_ID: [f"JTI={claims['jti']}"]} if claims.get("jti") else {}
         if isinstance(pod_ref, dict):
             extra.update({POD_NAME: [pod_ref["name"]], POD_UID: [pod_ref["uid"]]})
