@@ -18,9 +18,10 @@ from .authz import Attributes, Authorizer, User
 from .controllers import Controllers
 from .registry import Registry
 from .resources import GROUPS, NAMESPACES, SERVICES, Resource, lookup
-from .selectors import select
 from .reviews import Reviews
-from .store import Store, go_order
+from .store import Store
+from .watchstream import WatchStream
+from .wire import json_response as _json
 from .tables import wants_table, table
 from .tokens import TokenAuthority
 
@@ -66,30 +67,6 @@ def parse_resource_path(path: str) -> Target | None:
     if len(rest) > 2:
         target.subresource = "/".join(rest[2:])
     return target
-
-
-def _wire_order(value):
-    """Go's field order on the wire: kind, apiVersion, metadata (ObjectMeta's own order), then the rest."""
-    if isinstance(value, dict):
-        if "kind" in value and "apiVersion" in value:
-            head = {k: value[k] for k in ("kind", "apiVersion") if k in value}
-            if isinstance(value.get("metadata"), dict):
-                head["metadata"] = go_order(value["metadata"])
-            value = {**head, **{k: v for k, v in value.items() if k not in head}}
-        for key in ("items", "rows", "object"):
-            if key in value:
-                value[key] = _wire_order(value[key])
-        return value
-    if isinstance(value, list):
-        return [_wire_order(v if "kind" in v or not isinstance(v.get("metadata"), dict) else
-                            dict(metadata=go_order(v["metadata"]), **{k: x for k, x in v.items() if k != "metadata"}))
-                if isinstance(v, dict) else v for v in value]
-    return value
-
-
-def _json(body: dict, code: int = 200) -> web.Response:
-    return web.Response(body=json.dumps(_wire_order(body), separators=(",", ":")).encode(), status=code,
-                        content_type="application/json")
 
 
 def _error(exc: status.ApiError) -> web.Response:
@@ -397,71 +374,6 @@ async def _body(request: web.Request, kind: str):
         if isinstance(exc, status.ApiError):
             raise
         raise status.bad_request(f"the request body is not valid YAML: {exc}") from None
-
-
-class WatchStream:
-    """One watch's response: events as JSON lines, filtered to the watched resource, namespace and selectors,
-    as Tables when kubectl asked for them (column definitions in the first event only)."""
-
-    def __init__(self, api: KubeAPI, request: web.Request, resource: Resource, namespace: str | None,
-                 labels: str, fields: str):
-        self.api, self.request, self.resource, self.namespace = api, request, resource, namespace
-        self.labels, self.fields = labels, fields
-        self.as_table = wants_table(request.headers.get("Accept", ""))
-        self.first = True
-        self.response = web.StreamResponse(headers={"Content-Type": "application/json",
-                                                    "Cache-Control": "no-cache, private"})
-
-    async def start(self) -> None:
-        await self.response.prepare(self.request)
-
-    def _matches(self, obj: dict | None) -> bool:
-        return obj is not None and bool(select([obj], self.labels, self.fields, self.resource))
-
-    async def change(self, change: watch.Change) -> None:
-        group, plural, ns, _ = change.key
-        if (group, plural) != self.resource.storage or (self.namespace and ns != self.namespace):
-            return
-        now, before = self._matches(change.obj), self._matches(change.old)
-        kind = change.type
-        if kind == "MODIFIED" and not (now and before):
-            kind = "ADDED" if now else "DELETED" if before else ""     # moved into or out of the selection
-        elif kind == "ADDED" and not now or kind == "DELETED" and not before:
-            kind = ""
-        if kind:
-            await self.write(kind, self.api.registry.present(self.resource, change.obj))
-
-    async def write(self, kind: str, obj: dict, raw: bool = False) -> None:
-        if self.as_table and not raw:
-            obj = table(self.resource, [obj], obj["metadata"].get("resourceVersion", ""), self.api.ctx.clock.now(),
-                        self.api.registry.printable(self.resource))
-            obj["metadata"]["resourceVersion"] = obj["rows"][0]["object"]["metadata"].get("resourceVersion", "")
-            if not self.first:
-                obj["columnDefinitions"] = None
-            self.first = False
-        line = json.dumps({"type": kind, "object": _wire_order(obj)}, separators=(",", ":")) + "\n"
-        await self.response.write(line.encode())
-
-    async def bookmark(self, rv: int, initial_end: bool = False) -> None:
-        await self.write("BOOKMARK", watch.bookmark(self.resource.kind, self.resource.api_version, rv, initial_end))
-
-    async def follow(self, queue: asyncio.Queue, opts: watch.WatchOptions) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + opts.timeout
-        next_bookmark = watch.next_bookmark(loop.time(), deadline) if opts.bookmarks else deadline
-        while True:
-            wait = min(deadline, next_bookmark) - loop.time()
-            if wait <= 0:
-                if loop.time() >= deadline:
-                    return
-                await self.bookmark(int(self.api.store.resource_version))
-                next_bookmark = watch.next_bookmark(loop.time(), deadline)
-                continue
-            try:
-                change = await asyncio.wait_for(queue.get(), wait)
-            except asyncio.TimeoutError:
-                continue
-            await self.change(change)
 
 
 def _warned(response: web.Response, check: FieldCheck) -> web.Response:
