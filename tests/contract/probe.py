@@ -27,6 +27,7 @@ UID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z")
 JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
 PORT = re.compile(r"//127\.0\.0\.1:\d+")
+AGE = re.compile(r"(\d+[smhdy])+")
 VOLATILE = {"uid": "<uid>", "resourceVersion": "<rv>", "creationTimestamp": "<time>", "token": "<jwt>",
             "expirationTimestamp": "<time>", "deletionTimestamp": "<time>", "time": "<time>"}
 
@@ -238,6 +239,27 @@ def scenarios(p: Probe) -> dict[str, tuple[int, object]]:
         status, listing = p.call("GET", f"/api/v1/namespaces/default/{kind}")
         record(f"list in the default namespace: {kind}", (status, [i["metadata"]["name"] for i in listing["items"]]))
 
+    table = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+    for path in (f"/api/v1/namespaces/{NS}/serviceaccounts/app", f"/api/v1/namespaces/{NS}/secrets",
+                 "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/probe-reviewer", f"/api/v1/namespaces/{NS}"):
+        status, body = p.call("GET", path, accept=table)
+        described = [c.pop("description", "") != "" for c in body.get("columnDefinitions", [])]
+        for row in body.get("rows", []):
+            # managedFields is compared in its own scenario; ages depend on when each server ran
+            row["object"] = sorted(k for k in row["object"]["metadata"] if k != "managedFields")
+            row["cells"] = ["<age>" if isinstance(c, str) and AGE.fullmatch(c) else c for c in row["cells"]]
+        record(f"table {path}", (status, body))
+        out[f"table column descriptions {path.rsplit('/', 1)[-1]}"] = (status, described)
+    record("dry-run delete of a serviceaccount", p.call("DELETE", f"/api/v1/namespaces/{NS}/serviceaccounts/app",
+                                                        {"kind": "DeleteOptions", "apiVersion": "v1",
+                                                         "dryRun": ["All"]}))
+    record("dry-run delete of a secret", p.call("DELETE", f"/api/v1/namespaces/{NS}/secrets/creds?dryRun=All"))
+    record("dry-run delete of a namespace", p.call("DELETE", f"/api/v1/namespaces/{NS}?dryRun=All"))
+    record("dry-run create", p.call("POST", f"/api/v1/namespaces/{NS}/configmaps?dryRun=All",
+                                    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dry"}}))
+    record("dry-run bad value", p.call("POST", f"/api/v1/namespaces/{NS}/configmaps?dryRun=Maybe",
+                                       {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dry"}}))
+    record("after the dry runs", p.call("GET", f"/api/v1/namespaces/{NS}/serviceaccounts/app"))
     record("namespace delete", p.call("DELETE", f"/api/v1/namespaces/{NS}"))
     status, after = p.call("GET", f"/api/v1/namespaces/{NS}")
     out["namespace right after delete"] = (status, normalise(after.get("status", after))

@@ -1,4 +1,6 @@
 """Clients of the session's lab, shared by the emulator tests: the official SDKs, nothing else."""
+import uuid
+
 import akeyless
 import kubernetes
 import pytest
@@ -45,3 +47,17 @@ def akeyless_admin(akeyless_api, lab) -> str:
 def admin_token_for():
     """A factory: admin_token(api, lab_info) for tests that start labs of their own."""
     return admin_token
+
+
+@pytest.fixture(scope="module")
+def core(kube_client) -> kubernetes.client.CoreV1Api:
+    return kubernetes.client.CoreV1Api(kube_client)
+
+
+@pytest.fixture(scope="module")
+def ns(core) -> str:
+    """A namespace of the test module's own, deleted after it."""
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    core.create_namespace(kubernetes.client.V1Namespace(metadata=kubernetes.client.V1ObjectMeta(name=name)))
+    yield name
+    core.delete_namespace(name)

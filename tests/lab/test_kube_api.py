@@ -7,12 +7,11 @@ import json
 import ssl
 import urllib.error
 import urllib.request
-import uuid
 
 import kubernetes
 import pytest
 from kubernetes.client import (AuthenticationV1Api, AuthorizationV1Api, CoreV1Api, RbacAuthorizationV1Api,
-                               V1ConfigMap, V1Namespace, V1ObjectMeta, V1PolicyRule, V1ResourceAttributes, V1Role,
+                               V1ConfigMap, V1ObjectMeta, V1PolicyRule, V1ResourceAttributes, V1Role,
                                V1RoleBinding, V1RoleRef, V1Secret, V1SelfSubjectAccessReview,
                                V1SelfSubjectAccessReviewSpec, V1SelfSubjectReview, V1ServiceAccount,
                                V1SubjectAccessReview, V1SubjectAccessReviewSpec, RbacV1Subject,
@@ -23,19 +22,6 @@ from kubernetes.client.exceptions import ApiException
 @pytest.fixture(scope="module")
 def api(kube_client):
     return kube_client
-
-
-@pytest.fixture(scope="module")
-def core(api):
-    return CoreV1Api(api)
-
-
-@pytest.fixture(scope="module")
-def ns(core):
-    name = f"api-{uuid.uuid4().hex[:8]}"
-    core.create_namespace(V1Namespace(metadata=V1ObjectMeta(name=name)))
-    yield name
-    core.delete_namespace(name)
 
 
 def status_of(err) -> dict:

@@ -2,6 +2,7 @@
 in and out. Every error leaves as a metav1.Status; no rule lives here."""
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass
@@ -9,13 +10,17 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from .. import errorlog
-from . import bootstrap, decoding, discovery, objects, patch, status
+from . import bootstrap, decoding, discovery, openapi, options, patch, services, status, watch
+from .fieldvalidation import FieldCheck
 from .authn import Authenticator, impersonate
 from .authz import Attributes, Authorizer, User
-from .resources import GROUPS, NAMESPACES, Resource, lookup
+from .controllers import Controllers
+from .registry import Registry
+from .resources import GROUPS, NAMESPACES, SERVICES, Resource, lookup
 from .reviews import Reviews
-from .selectors import select
-from .store import Store, rfc3339
+from .store import Store
+from .watchstream import WatchStream
+from .wire import json_response as _json
 from .tables import wants_table, table
 from .tokens import TokenAuthority
 
@@ -63,11 +68,6 @@ def parse_resource_path(path: str) -> Target | None:
     return target
 
 
-def _json(body: dict, code: int = 200) -> web.Response:
-    return web.Response(body=json.dumps(body, separators=(",", ":")).encode(), status=code,
-                        content_type="application/json")
-
-
 def _error(exc: status.ApiError) -> web.Response:
     return _json(exc.status(), exc.code)
 
@@ -91,6 +91,12 @@ class KubeAPI:
         self.ctx = ctx
         self.store = Store(ctx.state_dir / "kube.journal", ctx.clock.now)
         bootstrap.ensure(self.store)
+        self.controllers = Controllers(self.store, ctx.pki.ca_pem())
+        self.controllers.reconcile()
+        self.registry = Registry(self.store, ctx.clock.now, self.controllers)
+        self.watches = watch.WatchHub(int(self.store.resource_version))
+        self.store.on_change = self.watches.record
+        self._service_port = None
         self.tokens = TokenAuthority(ctx.pki, ctx.issuer)
         self.authorizer = Authorizer(self.store)
         self.reviews = Reviews(self.store, self.tokens, self.authorizer, ctx.clock.now)
@@ -99,7 +105,21 @@ class KubeAPI:
 
     # --- entry point -------------------------------------------------------------------------------
 
+    def _reconcile_kubernetes_service(self) -> None:
+        """The bootstrap controller's job once the listener is bound: `kubernetes` in `default` points at it."""
+        port = int(self.ctx.kube_url.rsplit(":", 1)[1]) if self.ctx.kube_url else None
+        if port is None or port == self._service_port:
+            return
+        wanted = services.kubernetes_service(port)
+        current = self.store.peek(SERVICES, "default", "kubernetes")
+        if current is None:
+            self.store.create(SERVICES, "default", wanted)
+        elif current["spec"] != wanted["spec"]:
+            self.store.update(SERVICES, "default", "kubernetes", dict(current, spec=wanted["spec"]))
+        self._service_port = port
+
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        self._reconcile_kubernetes_service()
         try:
             return await self._handle(request)
         except status.ApiError as exc:
@@ -148,6 +168,8 @@ class KubeAPI:
             _negotiate(request, JWKS_TYPE)
             return web.Response(body=json.dumps(self.tokens.jwks()).encode(), content_type=JWKS_TYPE)
         parts = [p for p in path.split("/") if p]
+        if parts[:1] == ["openapi"]:
+            return self._openapi(request, parts[1:])
         document = None
         if parts == ["api"]:
             document = discovery.core_versions(request.host)
@@ -167,6 +189,21 @@ class KubeAPI:
                 raise status.page_not_found()
             return web.Response(text="404 page not found\n", status=404)
         return _json(document)
+
+    @staticmethod
+    def _openapi(request: web.Request, parts: list[str]) -> web.Response:
+        if parts == ["v2"]:
+            if openapi.V2_PROTOBUF in request.headers.get("Accept", ""):
+                return web.Response(body=openapi.v2_protobuf(), content_type=openapi.V2_PROTOBUF_REPLY)
+            _negotiate(request, "application/json")
+            body = openapi.v2()
+        elif parts == ["v3"]:
+            body = openapi.v3_index()
+        elif parts[:1] == ["v3"] and "/".join(parts[1:]) in openapi.v3_documents():
+            body = openapi.v3_documents()["/".join(parts[1:])]
+        else:
+            return web.Response(text="404 page not found\n", status=404)
+        return web.Response(body=body, content_type="application/json")
 
     # --- resource URLs -----------------------------------------------------------------------------
 
@@ -199,85 +236,97 @@ class KubeAPI:
         if not resource.stored:
             if verb != "create" or target.name:
                 raise status.method_not_allowed()
-            return _json(self._review(resource, user, await _body(request, resource.kind), target.namespace), 201)
+            check = FieldCheck(request.query, "create")
+            body = check.body(resource, await _body(request, resource.kind))
+            return _warned(_json(self._review(resource, user, body, target.namespace), 201), check)
         if verb == "watch":
-            raise status.ApiError(405, "MethodNotAllowed", "watch is not supported by the lab's Kubernetes API "
-                                  "emulator: list instead (kubectl get without -w)")
+            return await self._watch(request, resource, target.namespace or None)
         ns = target.namespace if resource.namespaced else ""
+        delete_options = await _delete_options(request) if verb in ("delete", "deletecollection") else None
+        dry = verb in ("create", "update", "patch", "delete", "deletecollection") and \
+            options.dry_run(request.query, verb, delete_options)
+        labels, fields = request.query.get("labelSelector", ""), request.query.get("fieldSelector", "")
         if verb == "list":
-            return self._list(request, resource, target.namespace or None)
+            return self._list(request, resource, self.registry.list(resource, target.namespace or None, labels, fields))
         if verb == "get":
-            obj = self.store.get(resource, ns, target.name)
+            obj = self.registry.get(resource, ns, target.name)
             if wants_table(request.headers.get("Accept", "")):
-                return _json(table(resource, [obj], self.store.resource_version, self.ctx.clock.now()))
+                return _json(table(resource, [obj], self.store.resource_version, self.ctx.clock.now(),
+                                   self.registry.printable(resource)))
             return _json(obj)
         if verb == "create":
-            return self._create(request, resource, ns, await _body(request, resource.kind))
+            check = FieldCheck(request.query, verb)
+            body = check.body(resource, await _body(request, resource.kind))
+            return _warned(_json(self.registry.create(resource, ns, body, dry, self._escalation(user, resource, ns)),
+                                 201), check)
         if verb in ("update", "patch"):
-            return await self._update(request, resource, ns, target.name, verb)
+            check = FieldCheck(request.query, verb)
+            body = await _body(request, resource.kind)
+            content_type = request.headers.get("Content-Type", "")
+            if verb == "patch":
+                def change(current):
+                    patched = check.patched(resource, patch.apply(content_type, current, body), content_type, body)
+                    return _unpinned(patched, current)
+            else:
+                def change(_current):
+                    return check.body(resource, body)
+            return _warned(_json(self.registry.update(resource, ns, target.name, change, dry,
+                                                      self._escalation(user, resource, ns))), check)
         if verb == "delete":
-            return self._delete(resource, ns, target.name)
+            return self._deleted(resource, self.registry.delete(resource, ns, target.name, dry))
         if verb == "deletecollection" and resource is not NAMESPACES:
-            return self._delete_collection(request, resource, target.namespace or None)
+            deleted = self.registry.delete_collection(resource, target.namespace or None, labels, fields, dry)
+            return self._list(request, resource, deleted)
         raise status.method_not_allowed()
 
-    def _delete_collection(self, request: web.Request, resource: Resource, namespace: str | None):
-        items = select(self.store.list(resource, namespace), request.query.get("labelSelector", ""),
-                       request.query.get("fieldSelector", ""), resource)
-        for item in items:
-            self.store.delete(resource, item["metadata"].get("namespace", ""), item["metadata"]["name"])
-            item.pop("kind", None)
-            item.pop("apiVersion", None)
-        return _json({"kind": f"{resource.kind}List", "apiVersion": resource.api_version,
-                      "metadata": {"resourceVersion": self.store.resource_version}, "items": items})
+    def _escalation(self, user: User, resource: Resource, ns: str):
+        """RBAC escalation prevention on the object about to be written (roles and bindings only)."""
+        return lambda obj, old: self.authorizer.check_escalation(user, resource, ns, obj, old)
 
-    def _list(self, request: web.Request, resource: Resource, namespace: str | None) -> web.Response:
-        items = select(self.store.list(resource, namespace), request.query.get("labelSelector", ""),
-                       request.query.get("fieldSelector", ""), resource)
+    def _list(self, request: web.Request, resource: Resource, items: list[dict]) -> web.Response:
         rv = self.store.resource_version
         if wants_table(request.headers.get("Accept", "")):
-            return _json(table(resource, items, rv, self.ctx.clock.now()))
+            return _json(table(resource, items, rv, self.ctx.clock.now(), self.registry.printable(resource)))
         for item in items:
             item.pop("kind", None)
             item.pop("apiVersion", None)
         return _json({"kind": f"{resource.kind}List", "apiVersion": resource.api_version,
                       "metadata": {"resourceVersion": rv}, "items": items})
 
-    def _create(self, request: web.Request, resource: Resource, ns: str, body) -> web.Response:
-        obj = objects.prepare(resource, body, ns)
-        if resource.namespaced and not self.store.namespace_exists(ns):
-            raise status.not_found(NAMESPACES, ns)
-        self.authorizer.check_escalation(request["user"], resource, ns, obj)
-        if request.query.get("dryRun") == "All":
-            if self.store.peek(resource, ns, obj["metadata"]["name"]) is not None:
-                raise status.already_exists(resource, obj["metadata"]["name"])
-            obj["metadata"].update({"creationTimestamp": rfc3339(self.ctx.clock.now())})
-            if resource.namespaced:
-                obj["metadata"]["namespace"] = ns
-            return _json(obj, 201)
-        return _json(self.store.create(resource, ns, obj), 201)
+    async def _watch(self, request: web.Request, resource: Resource, namespace: str | None) -> web.StreamResponse:
+        opts = watch.parse(request.query)
+        labels, fields = request.query.get("labelSelector", ""), request.query.get("fieldSelector", "")
+        stream = WatchStream(self, request, resource, namespace, labels, fields)
+        try:
+            backlog = None if opts.resource_version in ("", "0") or opts.initial_events else \
+                self.watches.since(int(opts.resource_version))
+        except watch.Expired as expired:
+            await stream.start()
+            await stream.write("ERROR", expired.status, raw=True)
+            return stream.response
+        queue = self.watches.subscribe()        # no await since the backlog was read: nothing is missed
+        try:
+            await stream.start()
+            if backlog is None:
+                for obj in self.registry.list(resource, namespace, labels, fields):
+                    await stream.write("ADDED", obj)
+                if opts.initial_events and opts.bookmarks:
+                    await stream.bookmark(int(self.store.resource_version), initial_end=True)
+            else:
+                for change in backlog:
+                    await stream.change(change)
+            await stream.follow(queue, opts)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass                                # the client went away
+        finally:
+            self.watches.unsubscribe(queue)
+        return stream.response
 
-    async def _update(self, request: web.Request, resource: Resource, ns: str, name: str, verb: str):
-        body = await _body(request, resource.kind)
-        current = self.store.get(resource, ns, name)
-        if verb == "patch":
-            body = patch.apply(request.headers.get("Content-Type", ""), current, body)
-            if isinstance(body, dict) and isinstance(body.get("metadata"), dict) and \
-                    body["metadata"].get("resourceVersion") == current["metadata"].get("resourceVersion"):
-                body["metadata"].pop("resourceVersion")
-        obj = objects.prepare(resource, body, ns, url_name=name)
-        self.authorizer.check_escalation(request["user"], resource, ns, obj, current)
-        objects.check_update(resource, current, obj)
-        return _json(self.store.update(resource, ns, name, obj))
-
-    def _delete(self, resource: Resource, ns: str, name: str) -> web.Response:
-        if resource is NAMESPACES and name in bootstrap.NAMESPACE_NAMES:
-            raise status.forbidden(NAMESPACES, name, "this namespace may not be deleted")
-        obj = self.store.delete(resource, ns, name)
-        if resource is NAMESPACES:
-            obj["metadata"]["deletionTimestamp"] = rfc3339(self.ctx.clock.now())
-            obj["status"] = {"phase": "Terminating"}
+    @staticmethod
+    def _deleted(resource: Resource, obj: dict) -> web.Response:
+        if resource is NAMESPACES or resource.delete_returns_object:
             return _json(obj)
+        name = obj["metadata"]["name"]
         details = {"name": name, "kind": resource.plural, "uid": obj["metadata"]["uid"]}
         if resource.group:
             details["group"] = resource.group
@@ -312,6 +361,30 @@ class KubeAPI:
 
 async def _body(request: web.Request, kind: str):
     return await decoding.body(request, kind)
+
+
+def _warned(response: web.Response, check: FieldCheck) -> web.Response:
+    for value in check.warning_values():
+        response.headers.add("Warning", value)
+    return response
+
+
+def _unpinned(patched, current: dict):
+    """A patch that leaves the resourceVersion as it was does not ask for an optimistic-concurrency check."""
+    if isinstance(patched, dict) and isinstance(patched.get("metadata"), dict) and \
+            patched["metadata"].get("resourceVersion") == current["metadata"].get("resourceVersion"):
+        patched["metadata"].pop("resourceVersion")
+    return patched
+
+
+async def _delete_options(request: web.Request) -> dict | None:
+    """The optional DeleteOptions body of a DELETE (kubectl sends propagationPolicy and dryRun there)."""
+    if not (await request.read()).strip():
+        return None
+    body = await _body(request, "DeleteOptions")
+    if not isinstance(body, dict):
+        raise status.bad_request("the request body must be a DeleteOptions object")
+    return body
 
 
 def create_app(ctx) -> web.Application:

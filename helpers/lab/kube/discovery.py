@@ -52,6 +52,8 @@ def resource_list(group_name: str, version_name: str) -> dict | None:
                  "verbs": sorted(r.verbs)}
         if r.short_names:
             entry["shortNames"] = list(r.short_names)
+        if r.categories:
+            entry["categories"] = list(r.categories)
         entries.append(entry)
         for sub, (kind, sub_group, sub_version, verbs) in r.subresources.items():
             entries.append({"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced,

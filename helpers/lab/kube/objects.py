@@ -6,7 +6,7 @@ import base64
 import binascii
 import random
 
-from . import status
+from . import events, pods, services, status
 from .resources import (CLUSTERROLEBINDINGS, CONFIGMAPS, NAMESPACES, RBAC, RESOURCES, ROLEBINDINGS, SECRETS,
                         Resource)
 from .status import FieldError
@@ -20,31 +20,38 @@ def _random_suffix() -> str:
     return "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
 
 
-def prepare(resource: Resource, obj, namespace: str, url_name: str | None = None) -> dict:
-    """Check and default a create/update body. Raises ApiError (400 BadRequest or 422 Invalid)."""
-    if not isinstance(obj, dict):
-        raise status.bad_request(f"the request body must be a JSON object ({resource.kind}), not "
-                                 f"{type(obj).__name__}")
-    kind = obj.get("kind")
+def check_kind(resource: Resource, kind, api_version) -> None:
     if kind not in (None, "", resource.kind):
         raise status.bad_request(f"the object's kind {kind!r} does not match the resource {resource.qualified} "
                                  f"(expected kind {resource.kind!r})")
-    api_version = obj.get("apiVersion")
     if api_version not in (None, "", resource.api_version):
         raise status.bad_request(f"the API version in the data ({api_version}) does not match the expected API "
                                  f"version ({resource.api_version})")
+
+
+def prepare(resource: Resource, obj, namespace: str, url_name: str | None = None,
+            also=None, report_as: Resource | None = None) -> dict:
+    """Check and default a create/update body. Raises ApiError (400 BadRequest or 422 Invalid).
+    `also(obj) -> [FieldError]` adds the checks of the API version asked for (events.k8s.io's strict ones);
+    `report_as` is the resource the Invalid error names."""
+    if not isinstance(obj, dict):
+        raise status.bad_request(f"the request body must be a JSON object ({resource.kind}), not "
+                                 f"{type(obj).__name__}")
+    check_kind(resource, obj.get("kind"), obj.get("apiVersion"))
     meta = obj.get("metadata")
     if meta is None:
         meta = obj["metadata"] = {}
     if not isinstance(meta, dict):
         raise status.bad_request("metadata must be a JSON object")
     obj["kind"], obj["apiVersion"] = resource.kind, resource.api_version
+    meta.pop("generation", None)        # server-owned: set by admission (pods) or kept from the stored object
 
     if resource.namespaced:
         body_ns = meta.get("namespace")
         if body_ns not in (None, "") and body_ns != namespace:
             raise status.bad_request("the namespace of the provided object does not match the namespace sent on "
                                      "the request")
+        meta["namespace"] = namespace
     name = meta.get("name") or ""
     if url_name is not None and name and name != url_name:
         raise status.bad_request(f"the name of the object ({name}) does not match the name on the URL ({url_name})")
@@ -62,9 +69,30 @@ def prepare(resource: Resource, obj, namespace: str, url_name: str | None = None
         errors += namespace_errors(namespace)
     errors += metadata_map_errors(meta, "labels") + metadata_map_errors(meta, "annotations")
     errors += _KIND_RULES.get(resource.plural, lambda o: [])(obj)
+    if resource is SECRETS and url_name is None:
+        errors += _secret_type_errors(obj)      # on updates, after the immutability checks (check_update)
+    if also is not None:
+        errors += also(obj)
     if errors:
-        raise status.invalid(resource.kind, resource.group, name, errors)
+        report_as = report_as or resource
+        raise status.invalid(report_as.kind, report_as.group, name, errors)
+    _omit_empty(obj, resource)
     return obj
+
+
+# fields Go serialises with `omitempty`: an empty map or list sent by a client is not stored (a patch that
+# removes the last label leaves no `labels: {}` behind)
+_OMIT_EMPTY_META = ("labels", "annotations", "finalizers", "ownerReferences")
+_OMIT_EMPTY = {"secrets": ("data",), "configmaps": ("data", "binaryData"),
+               "serviceaccounts": ("secrets", "imagePullSecrets"),
+               "rolebindings": ("subjects",), "clusterrolebindings": ("subjects",)}
+
+
+def _omit_empty(obj: dict, resource: Resource) -> None:
+    for owner, fields in ((obj["metadata"], _OMIT_EMPTY_META), (obj, _OMIT_EMPTY.get(resource.plural, ()))):
+        for field in fields:
+            if owner.get(field) in ({}, [], None) and field in owner:
+                del owner[field]
 
 
 def _namespace(obj: dict) -> list[FieldError]:
@@ -98,10 +126,31 @@ def _b64_map(obj: dict, field: str) -> list[FieldError]:
             raise status.bad_request(f"{field}[{key}] must be a base64-encoded string")
         try:
             base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise status.bad_request(f"{field}[{key}]: illegal base64 data ({exc}); put plain text under "
-                                     f"stringData instead") from None
+        except (binascii.Error, ValueError):
+            # the JSON decoder's error: it fails the whole body, naming the first bad byte as Go's base64 does
+            raise status.bad_request(f'{obj.get("kind") or "Secret"} in version "v1" cannot be handled as a '
+                                     f'{obj.get("kind") or "Secret"}: illegal base64 data at input byte '
+                                     f"{_bad_base64_offset(encoded)}") from None
     return key_errors(value, field)
+
+
+_B64 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+def _bad_base64_offset(text: str) -> int:
+    """encoding/base64's CorruptInputError offset: the first byte outside the alphabet, else where the
+    padding goes wrong."""
+    for i, char in enumerate(text):
+        if char not in _B64:
+            if char == "=" and i >= len(text) - 2 and len(text) % 4 == 0 and i % 4 >= 2:
+                continue
+            return i
+    return len(text) - len(text) % 4 if len(text) % 4 else len(text)
+
+
+# keys a Secret of a built-in type must hold, checked on create and update (validation.ValidateSecret)
+_SECRET_KEYS = {"kubernetes.io/tls": ("tls.crt", "tls.key"), "kubernetes.io/dockerconfigjson": (".dockerconfigjson",),
+                "kubernetes.io/dockercfg": (".dockercfg",), "kubernetes.io/ssh-auth": ("ssh-privatekey",)}
 
 
 def _string_map(obj: dict, field: str) -> dict:
@@ -233,17 +282,35 @@ _KIND_RULES = {
     "roles": _rules,
     CLUSTERROLEBINDINGS.plural: _binding,
     ROLEBINDINGS.plural: _binding,
+    "services": services.defaults_and_errors,
+    "pods": pods.defaults_and_errors,
+    "events": events.core_errors,
 }
+
+
+def _secret_type_errors(obj: dict) -> list[FieldError]:
+    data = obj.get("data") or {}
+    return [FieldError(f"data[{key}]", "FieldValueRequired") for key in _SECRET_KEYS.get(obj.get("type"), ())
+            if key not in data]
 
 
 def check_update(resource: Resource, old: dict, new: dict) -> None:
     """Fields the API server refuses to change once set."""
     errors = []
     if resource.plural in (CLUSTERROLEBINDINGS.plural, ROLEBINDINGS.plural) and old.get("roleRef") != new.get("roleRef"):
-        errors.append(FieldError("roleRef", "FieldValueInvalid", new.get("roleRef"), "cannot change roleRef"))
+        ref = new.get("roleRef") or {}
+        # upstream prints the internal RoleRef struct, whose fields carry no JSON names
+        shown = {"APIGroup": ref.get("apiGroup", ""), "Kind": ref.get("kind", ""), "Name": ref.get("name", "")}
+        errors.append(FieldError("roleRef", "FieldValueInvalid", shown, "cannot change roleRef"))
     if resource is SECRETS and old.get("type") != new.get("type"):
         errors.append(FieldError("type", "FieldValueInvalid", new.get("type"), "field is immutable"))
+    if resource is SECRETS:
+        errors += _secret_type_errors(new)
     if resource is NAMESPACES:
         new["status"] = old.get("status", {"phase": "Active"})
+    if resource.plural == "services":
+        errors += services.update_errors(old, new)
+    if resource.plural == "pods":
+        errors += pods.update_errors(old, new)
     if errors:
         raise status.invalid(resource.kind, resource.group, old["metadata"]["name"], errors)

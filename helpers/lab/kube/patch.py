@@ -1,10 +1,15 @@
-"""PATCH bodies: JSON merge patch (RFC 7386), strategic merge patch (treated as a merge patch: the lab's
-kinds have no list fields that merge by key), and JSON patch (RFC 6902)."""
+"""PATCH bodies: JSON merge patch (RFC 7386), strategic merge patch (lists that upstream merges by key, e.g. a
+pod's containers by name, are merged by that key; $setElementOrder, $patch: delete/replace and
+$deleteFromPrimitiveList directives), and JSON patch (RFC 6902)."""
 from __future__ import annotations
 
 import copy
 
 from . import status
+
+
+class PatchFailed(Exception):
+    """A JSON patch that does not apply; the API server hides why (see apply)."""
 
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
@@ -17,8 +22,6 @@ def merge(target, patch):
         return copy.deepcopy(patch)
     result = dict(target) if isinstance(target, dict) else {}
     for key, value in patch.items():
-        if key.startswith("$"):         # strategic-merge directives ($patch, $retainKeys, ...)
-            continue
         if value is None:
             result.pop(key, None)
         else:
@@ -31,11 +34,69 @@ def _is_index(part: str) -> bool:
     return part.isascii() and part.isdigit()
 
 
+# patchMergeKey of the list fields of the served kinds (k8s.io/api struct tags), by (parent field, field);
+# a list without one is replaced whole, as with a merge patch
+_MERGE_KEYS = {("spec", "containers"): "name", ("spec", "initContainers"): "name",
+               ("spec", "ephemeralContainers"): "name", ("spec", "volumes"): "name",
+               ("containers", "volumeMounts"): "mountPath", ("initContainers", "volumeMounts"): "mountPath",
+               ("containers", "env"): "name", ("initContainers", "env"): "name",
+               ("containers", "ports"): "containerPort", ("initContainers", "ports"): "containerPort",
+               ("spec", "ports"): "port", ("spec", "imagePullSecrets"): "name", ("", "secrets"): "name",
+               ("", "imagePullSecrets"): "name", ("metadata", "ownerReferences"): "uid"}
+_MERGED_PRIMITIVES = {("metadata", "finalizers")}       # patchStrategy merge on a list of strings
+
+
+def strategic(target, patch, parent: str = ""):
+    """A strategic merge patch applied to `target` (the stored object, already in JSON shape)."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    if patch.get("$patch") == "replace":
+        return {k: copy.deepcopy(v) for k, v in patch.items() if k != "$patch"}
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if key.startswith("$deleteFromPrimitiveList/"):
+            field = key.split("/", 1)[1]
+            result[field] = [v for v in result.get(field) or [] if v not in (value or [])]
+            continue
+        if key.startswith("$"):             # $setElementOrder/..., $retainKeys: ordering hints only here
+            continue
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, list) and (parent, key) in _MERGE_KEYS and isinstance(result.get(key), list):
+            result[key] = _merge_list(result[key], value, _MERGE_KEYS[(parent, key)], key,
+                                      patch.get(f"$setElementOrder/{key}"))
+        elif isinstance(value, list) and (parent, key) in _MERGED_PRIMITIVES:
+            result[key] = list(dict.fromkeys((result.get(key) or []) + value))
+        else:
+            result[key] = strategic(result.get(key), value, key)
+    return result
+
+
+def _merge_list(current: list, patch: list, merge_key: str, field: str, order) -> list:
+    merged = [copy.deepcopy(item) for item in current]
+    for item in patch:
+        if not isinstance(item, dict) or merge_key not in item:
+            raise status.bad_request(f"map: {item} does not contain declared merge key: {merge_key}")
+        at = next((i for i, old in enumerate(merged) if isinstance(old, dict) and
+                   old.get(merge_key) == item[merge_key]), None)
+        if item.get("$patch") == "delete":
+            if at is not None:
+                merged.pop(at)
+        elif at is None:
+            merged.append({k: v for k, v in item.items() if k != "$patch"})
+        else:
+            merged[at] = strategic(merged[at], item, field)
+    if isinstance(order, list):             # $setElementOrder: the order the client's list had
+        rank = {o.get(merge_key): i for i, o in enumerate(order) if isinstance(o, dict)}
+        merged.sort(key=lambda item: rank.get(item.get(merge_key), len(rank)))
+    return merged
+
+
 def _pointer(path: str) -> list[str]:
     if path == "":
         return []
     if not path.startswith("/"):
-        raise status.bad_request(f'json patch path {path!r} must start with "/"')
+        raise PatchFailed(f'json patch path {path!r} must start with "/"')
     return [p.replace("~1", "/").replace("~0", "~") for p in path[1:].split("/")]
 
 
@@ -47,7 +108,7 @@ def _parent(doc, parts: list[str], path: str):
         elif isinstance(node, list) and _is_index(part) and int(part) < len(node):
             node = node[int(part)]
         else:
-            raise status.ApiError(422, "Invalid", f"jsonpatch: path {path!r} does not exist: missing {part!r}")
+            raise PatchFailed(f"jsonpatch: path {path!r} does not exist: missing {part!r}")
     return node
 
 
@@ -61,7 +122,7 @@ def _get(doc, path: str):
         return parent[last]
     if isinstance(parent, list) and _is_index(last) and int(last) < len(parent):
         return parent[int(last)]
-    raise status.ApiError(422, "Invalid", f"jsonpatch: path {path!r} does not exist")
+    raise PatchFailed(f"jsonpatch: path {path!r} does not exist")
 
 
 def _remove(doc, path: str):
@@ -72,7 +133,7 @@ def _remove(doc, path: str):
         return parent.pop(last)
     if isinstance(parent, list) and _is_index(last) and int(last) < len(parent):
         return parent.pop(int(last))
-    raise status.ApiError(422, "Invalid", f"jsonpatch remove operation does not apply: doc is missing path: {path}")
+    raise PatchFailed(f"jsonpatch remove operation does not apply: doc is missing path: {path}")
 
 
 def _add(doc, path: str, value):
@@ -86,18 +147,20 @@ def _add(doc, path: str, value):
     elif isinstance(parent, list) and (last == "-" or (_is_index(last) and int(last) <= len(parent))):
         parent.insert(len(parent) if last == "-" else int(last), value)
     else:
-        raise status.ApiError(422, "Invalid", f"jsonpatch add operation does not apply: doc is missing path: {path}")
+        raise PatchFailed(f"jsonpatch add operation does not apply: doc is missing path: {path}")
     return doc
 
 
 def json_patch(doc, operations):
     if not isinstance(operations, list):
-        raise status.bad_request("a JSON patch must be a list of operations")
+        kind = {dict: "object", str: "string", bool: "bool"}.get(type(operations), "number")
+        raise status.bad_request(f"error decoding patch: json: cannot unmarshal {kind} into Go value of type "
+                                 "[]handlers.jsonPatchOp")
     doc = copy.deepcopy(doc)
     for op in operations:
         if not isinstance(op, dict) or not isinstance(op.get("path"), str) or \
                 not isinstance(op.get("from", ""), str):
-            raise status.bad_request(f"invalid JSON patch operation: {op!r}")
+            raise PatchFailed(f"invalid JSON patch operation: {op!r}")
         kind, path = op.get("op"), op["path"]
         if kind == "add":
             doc = _add(doc, path, copy.deepcopy(op.get("value")))
@@ -114,9 +177,9 @@ def json_patch(doc, operations):
             doc = _add(doc, path, value)
         elif kind == "test":
             if _get(doc, path) != op.get("value"):
-                raise status.ApiError(422, "Invalid", f"testing value {path} failed: test failed")
+                raise PatchFailed(f"testing value {path} failed: test failed")
         else:
-            raise status.bad_request(f"unexpected JSON patch operation {kind!r}")
+            raise PatchFailed(f"unexpected JSON patch operation {kind!r}")
     return doc
 
 
@@ -125,7 +188,12 @@ def apply(content_type: str, current: dict, body):
     if media in (MERGE, STRATEGIC):
         if not isinstance(body, dict):
             raise status.bad_request("a merge patch must be a JSON object")
-        return merge(current, body)
+        return strategic(current, body) if media == STRATEGIC else merge(current, body)
     if media == JSON_PATCH:
-        return json_patch(current, body)
+        try:
+            return json_patch(current, body)
+        except PatchFailed:
+            # upstream answers every JSON patch that fails to apply with this generic 422
+            raise status.ApiError(422, "Invalid", "the server rejected our request due to an error in our request",
+                                  {}) from None
     raise status.unsupported_media_type(ACCEPTED)

@@ -42,7 +42,43 @@ _BINDING = {1: ("metadata", _META),
                                           4: ("namespace", "string")})),
             3: ("roleRef", {1: ("apiGroup", "string"), 2: ("kind", "string"), 3: ("name", "string")})}
 
+_SERVICE_PORT = {1: ("name", "string"), 2: ("protocol", "string"), 6: ("appProtocol", "string"), 3: ("port", "int"),
+                 4: ("targetPort", "intorstr"), 5: ("nodePort", "int")}
+_SERVICE_SPEC = {1: ("ports", ("repeated", _SERVICE_PORT)), 2: ("selector", ("map", "string")),
+                 3: ("clusterIP", "string"), 18: ("clusterIPs", ("repeated", "string")), 4: ("type", "string"),
+                 5: ("externalIPs", ("repeated", "string")), 7: ("sessionAffinity", "string"),
+                 10: ("externalName", "string"), 11: ("externalTrafficPolicy", "string"),
+                 19: ("ipFamilies", ("repeated", "string")), 17: ("ipFamilyPolicy", "string"),
+                 20: ("allocateLoadBalancerNodePorts", "bool"), 22: ("internalTrafficPolicy", "string")}
+_KEY_REF = {1: ("localObjectReference", {1: ("name", "string")}), 2: ("key", "string"), 3: ("optional", "bool")}
+_ENV = {1: ("name", "string"), 2: ("value", "string"),
+        3: ("valueFrom", {1: ("fieldRef", {1: ("apiVersion", "string"), 2: ("fieldPath", "string")}),
+                          3: ("configMapKeyRef", _KEY_REF), 4: ("secretKeyRef", _KEY_REF)})}
+_CONTAINER = {1: ("name", "string"), 2: ("image", "string"), 3: ("command", ("repeated", "string")),
+              4: ("args", ("repeated", "string")), 5: ("workingDir", "string"),
+              6: ("ports", ("repeated", {1: ("name", "string"), 2: ("hostPort", "int"), 3: ("containerPort", "int"),
+                                         4: ("protocol", "string")})),
+              7: ("env", ("repeated", _ENV)),
+              8: ("resources", {1: ("limits", ("map", "quantity")), 2: ("requests", ("map", "quantity"))}),
+              9: ("volumeMounts", ("repeated", {1: ("name", "string"), 2: ("readOnly", "bool"),
+                                                3: ("mountPath", "string"), 4: ("subPath", "string")})),
+              13: ("terminationMessagePath", "string"), 20: ("terminationMessagePolicy", "string"),
+              14: ("imagePullPolicy", "string"), 16: ("stdin", "bool"), 17: ("stdinOnce", "bool"), 18: ("tty", "bool")}
+_POD_SPEC = {2: ("containers", ("repeated", _CONTAINER)), 20: ("initContainers", ("repeated", _CONTAINER)),
+             3: ("restartPolicy", "string"), 4: ("terminationGracePeriodSeconds", "int"), 6: ("dnsPolicy", "string"),
+             7: ("nodeSelector", ("map", "string")), 8: ("serviceAccountName", "string"),
+             9: ("serviceAccount", "string"), 21: ("automountServiceAccountToken", "bool"), 10: ("nodeName", "string"),
+             15: ("imagePullSecrets", ("repeated", {1: ("name", "string")})), 19: ("schedulerName", "string"),
+             30: ("enableServiceLinks", "bool")}
+_EVENT = {1: ("metadata", _META), 2: ("involvedObject", _OBJECT_REF), 3: ("reason", "string"),
+          4: ("message", "string"), 5: ("source", {1: ("component", "string"), 2: ("host", "string")}),
+          8: ("count", "int"), 9: ("type", "string"), 12: ("action", "string"), 14: ("reportingComponent", "string"),
+          15: ("reportingInstance", "string")}
+
 SCHEMAS = {
+    "Service": {1: ("metadata", _META), 2: ("spec", _SERVICE_SPEC)},
+    "Pod": {1: ("metadata", _META), 2: ("spec", _POD_SPEC)},
+    "Event": _EVENT,
     "Namespace": {1: ("metadata", _META), 2: ("spec", {1: ("finalizers", ("repeated", "string"))})},
     "ServiceAccount": {1: ("metadata", _META), 2: ("secrets", ("repeated", _OBJECT_REF)),
                        3: ("imagePullSecrets", ("repeated", {1: ("name", "string")})),
@@ -126,6 +162,11 @@ def _scalar(kind, value):
         return value - (1 << 64) if value >= 1 << 63 else value
     if kind == "bool":
         return bool(value)
+    if kind == "intorstr":          # intstr.IntOrString: {type, intVal, strVal}
+        parsed = _message(value, {1: ("type", "int"), 2: ("intVal", "int"), 3: ("strVal", "string")})
+        return parsed.get("strVal", "") if parsed.get("type") == 1 else parsed.get("intVal", 0)
+    if kind == "quantity":          # resource.Quantity: {string}
+        return _message(value, {1: ("string", "string")}).get("string", "")
     if isinstance(kind, dict):
         if not isinstance(value, bytes):
             raise _Malformed("expected a message")
@@ -156,7 +197,11 @@ def _message(data: bytes, schema: dict) -> dict:
     if "creationTimestamp" in out or "deletionTimestamp" in out:
         out.pop("creationTimestamp", None)       # server-owned; input values are ignored
         out.pop("deletionTimestamp", None)
-    return {k: v for k, v in out.items() if not _empty(v) or k in ("data", "stringData")}
+    return {k: v for k, v in out.items() if not _empty(v) or k in _KEPT_EMPTY}
+
+
+# optional fields whose zero value means something (Go *bool / maps that are sent even when empty)
+_KEPT_EMPTY = ("data", "stringData", "automountServiceAccountToken", "readOnly", "resources")
 
 
 def decode(raw: bytes, expected_kind: str) -> dict:

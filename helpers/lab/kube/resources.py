@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-CRUD = ("create", "delete", "get", "list", "patch", "update")
+CRUD = ("create", "delete", "get", "list", "patch", "update", "watch")
+COLLECTION = CRUD + ("deletecollection",)
 
 
 @dataclass(frozen=True)
@@ -17,11 +18,18 @@ class Resource:
     plural: str
     kind: str
     namespaced: bool
-    name_rule: str = "subdomain"    # subdomain | label | path-segment
+    name_rule: str = "subdomain"    # subdomain | label | dns1035 | path-segment
     verbs: tuple = CRUD
     short_names: tuple = ()
     stored: bool = True             # False: a create-only review resource that is never stored
     subresources: dict = field(default_factory=dict)    # name -> (kind, group, version, verbs)
+    delete_returns_object: bool = False     # the registry's ReturnDeletedObject: DELETE answers the object
+    categories: tuple = ()
+    stored_as: tuple = ()           # (group, plural) of the storage it shares (events.k8s.io events: core's)
+
+    @property
+    def storage(self) -> tuple[str, str]:
+        return self.stored_as or (self.group, self.plural)
 
     @property
     def api_version(self) -> str:
@@ -41,16 +49,24 @@ class Resource:
         return f"{self.kind}.{self.group}" if self.group else self.kind
 
 
+EVENTS_GROUP = "events.k8s.io"
 AUTHN = "authentication.k8s.io"
 AUTHZ = "authorization.k8s.io"
 RBAC = "rbac.authorization.k8s.io"
 
 RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "namespaces", "Namespace", False, "label", short_names=("ns",)),
-    Resource("", "v1", "serviceaccounts", "ServiceAccount", True, short_names=("sa",),
-             subresources={"token": ("TokenRequest", AUTHN, "v1", ("create",))}),
-    Resource("", "v1", "secrets", "Secret", True),
-    Resource("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",)),
+    Resource("", "v1", "serviceaccounts", "ServiceAccount", True, short_names=("sa",), verbs=COLLECTION,
+             subresources={"token": ("TokenRequest", AUTHN, "v1", ("create",))}, delete_returns_object=True),
+    Resource("", "v1", "secrets", "Secret", True, verbs=COLLECTION),
+    Resource("", "v1", "configmaps", "ConfigMap", True, short_names=("cm",), verbs=COLLECTION),
+    Resource("", "v1", "pods", "Pod", True, short_names=("po",), verbs=COLLECTION, categories=("all",),
+             delete_returns_object=True),
+    Resource("", "v1", "services", "Service", True, "dns1035", short_names=("svc",), verbs=COLLECTION,
+             categories=("all",), delete_returns_object=True),
+    Resource("", "v1", "events", "Event", True, verbs=COLLECTION, short_names=("ev",)),
+    Resource(EVENTS_GROUP, "v1", "events", "Event", True, verbs=COLLECTION, short_names=("ev",),
+             stored_as=("", "events")),
     Resource(AUTHN, "v1", "tokenreviews", "TokenReview", False, verbs=("create",), stored=False),
     Resource(AUTHN, "v1", "selfsubjectreviews", "SelfSubjectReview", False, verbs=("create",), stored=False),
     Resource(AUTHZ, "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False, verbs=("create",),
@@ -60,10 +76,10 @@ RESOURCES: tuple[Resource, ...] = (
     Resource(AUTHZ, "v1", "subjectaccessreviews", "SubjectAccessReview", False, verbs=("create",), stored=False),
     Resource(AUTHZ, "v1", "localsubjectaccessreviews", "LocalSubjectAccessReview", True, verbs=("create",),
              stored=False),
-    Resource(RBAC, "v1", "clusterroles", "ClusterRole", False, "path-segment"),
-    Resource(RBAC, "v1", "clusterrolebindings", "ClusterRoleBinding", False, "path-segment"),
-    Resource(RBAC, "v1", "roles", "Role", True, "path-segment"),
-    Resource(RBAC, "v1", "rolebindings", "RoleBinding", True, "path-segment"),
+    Resource(RBAC, "v1", "clusterroles", "ClusterRole", False, "path-segment", verbs=COLLECTION),
+    Resource(RBAC, "v1", "clusterrolebindings", "ClusterRoleBinding", False, "path-segment", verbs=COLLECTION),
+    Resource(RBAC, "v1", "roles", "Role", True, "path-segment", verbs=COLLECTION),
+    Resource(RBAC, "v1", "rolebindings", "RoleBinding", True, "path-segment", verbs=COLLECTION),
 )
 
 GROUPS: dict[str, list[str]] = {}
@@ -92,3 +108,7 @@ CLUSTERROLES = by_plural(RBAC, "clusterroles")
 CLUSTERROLEBINDINGS = by_plural(RBAC, "clusterrolebindings")
 ROLES = by_plural(RBAC, "roles")
 ROLEBINDINGS = by_plural(RBAC, "rolebindings")
+SERVICES = by_plural("", "services")
+PODS = by_plural("", "pods")
+EVENTS = by_plural("", "events")
+EVENTS_V1 = by_plural(EVENTS_GROUP, "events")

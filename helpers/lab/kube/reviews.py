@@ -8,7 +8,7 @@ from typing import Callable
 
 from . import status
 from .authz import Attributes, Authorizer, User
-from .resources import AUTHN, AUTHZ, NAMESPACES, SECRETS, SERVICEACCOUNTS, Resource
+from .resources import AUTHN, AUTHZ, NAMESPACES, PODS, SECRETS, SERVICEACCOUNTS, Resource
 from .status import FieldError
 from .store import Store, go_order, rfc3339
 from .tokens import TokenAuthority, Verdict
@@ -16,8 +16,7 @@ from .tokens import TokenAuthority, Verdict
 MIN_EXPIRATION = 600
 MAX_EXPIRATION = 1 << 32
 DEFAULT_EXPIRATION = 3600
-# kinds a token can be bound to upstream that the lab does not serve: named only in NotFound errors
-PODS = Resource("", "v1", "pods", "Pod", True)
+# a kind a token can be bound to upstream that the lab does not serve: named only in NotFound errors
 NODES = Resource("", "v1", "nodes", "Node", False)
 
 log = logging.getLogger("helpers.lab.kube")
@@ -32,7 +31,7 @@ class Reviews:
     authenticate_token: Callable[[str, list], Verdict] | None = None    # authn.Authenticator.token
 
     def lookup(self, kind: str, namespace: str, name: str) -> dict | None:
-        resource = SERVICEACCOUNTS if kind == "ServiceAccount" else SECRETS
+        resource = {"ServiceAccount": SERVICEACCOUNTS, "Pod": PODS}.get(kind, SECRETS)
         return self.store.peek(resource, namespace, name)
 
     # --- TokenRequest ------------------------------------------------------------------------------
@@ -70,7 +69,7 @@ class Reviews:
                                      "may not specify a duration larger than 2^32 seconds"))
         if errors:
             raise status.invalid("TokenRequest", AUTHN, str(meta.get("name") or ""), errors)
-        bound = self._bound_object(namespace, spec.get("boundObjectRef"))
+        bound = self._bound_object(namespace, name, spec.get("boundObjectRef"))
         audiences = audiences or list(self.tokens.api_audiences)
         now = self.now()
         token, expires = self.tokens.mint(sa, audiences, expiration, now, bound)
@@ -84,7 +83,7 @@ class Reviews:
             "status": {"token": token, "expirationTimestamp": rfc3339(expires)},
         }
 
-    def _bound_object(self, namespace: str, ref) -> dict | None:
+    def _bound_object(self, namespace: str, sa_name: str, ref) -> dict | None:
         if ref is None:
             return None
         ref = _object(ref, "spec.boundObjectRef")
@@ -94,22 +93,24 @@ class Reviews:
         kind, name = ref.get("kind") or "", ref.get("name") or ""
         api_version = str(ref.get("apiVersion") or "")
         group, _, version = api_version.rpartition("/")
-        if group == "" and kind in ("Pod", "Node"):
-            # the lab runs no pods or nodes, so every one a token could be bound to is missing
-            log.info("TokenRequest bound to %s %r: the lab has no pods or nodes; bind to a Secret instead",
-                     kind, name)
-            raise status.not_found(PODS if kind == "Pod" else NODES, name)
-        if group != "" or kind != "Secret":
+        if group == "" and kind == "Node":
+            # the lab runs no nodes, so every one a token could be bound to is missing
+            log.info("TokenRequest bound to Node %r: the lab has no nodes; bind to a Pod or a Secret instead", name)
+            raise status.not_found(NODES, name)
+        if group != "" or kind not in ("Secret", "Pod"):
             raise status.bad_request(f"cannot bind token to object of type {group}/{version}, Kind={kind}")
-        secret = self.store.peek(SECRETS, namespace, name)
-        if secret is None:
-            raise status.not_found(SECRETS, name)
-        if ref.get("uid") and ref["uid"] != secret["metadata"]["uid"]:
+        bound = self.store.peek(PODS if kind == "Pod" else SECRETS, namespace, name)
+        if bound is None:
+            raise status.not_found(PODS if kind == "Pod" else SECRETS, name)
+        if kind == "Pod" and bound["spec"].get("serviceAccountName") != sa_name:
+            raise status.bad_request(f'cannot bind token for serviceaccount "{sa_name}" to pod running with different '
+                                     "serviceaccount name.")
+        if ref.get("uid") and ref["uid"] != bound["metadata"]["uid"]:
             # upstream names the kind (not the resource) in this Conflict
-            raise status.ApiError(409, "Conflict", f'Operation cannot be fulfilled on Secret "{name}": the UID in '
+            raise status.ApiError(409, "Conflict", f'Operation cannot be fulfilled on {kind} "{name}": the UID in '
                                   f"the bound object reference ({ref['uid']}) does not match the UID in record. The "
-                                  f"object might have been deleted and then recreated", {"name": name, "kind": "Secret"})
-        return {"kind": "Secret", "name": name, "uid": secret["metadata"]["uid"]}
+                                  f"object might have been deleted and then recreated", {"name": name, "kind": kind})
+        return {"kind": kind, "name": name, "uid": bound["metadata"]["uid"]}
 
     # --- TokenReview ------------------------------------------------------------------------------
 

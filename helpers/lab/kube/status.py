@@ -120,7 +120,7 @@ def _go_value(value) -> str:
         return str(value)
     if isinstance(value, str):
         return go_quote(value)
-    return json.dumps(value)
+    return json.dumps(value, separators=(",", ":"))       # json.Marshal of the value, as field.Error prints it
 
 
 def invalid(kind: str, group: str, name: str, errors: list[FieldError]) -> ApiError:

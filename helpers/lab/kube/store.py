@@ -15,10 +15,11 @@ from typing import Callable, Iterable
 from ..journal import Journal
 from . import status
 from .resources import NAMESPACES, RESOURCES, Resource
+from .watch import Change
 
 Key = tuple[str, str, str, str]        # group, plural, namespace ("" when cluster scoped), name
 
-_BY_KEY = {(r.group, r.plural): r for r in RESOURCES}
+_BY_KEY = {r.storage: r for r in RESOURCES}
 
 
 def rfc3339(epoch: float) -> str:
@@ -44,6 +45,7 @@ class Store:
         self._objects: dict[Key, dict] = {}
         self._rv = 0
         self._replay()
+        self.on_change: Callable[[Change], None] | None = None     # the watch window (watch.WatchHub.record)
 
     # --- persistence -----------------------------------------------------------------------------
 
@@ -73,11 +75,18 @@ class Store:
 
     def _put(self, key: Key, obj: dict) -> None:
         self._journal.append({"key": list(key), "obj": obj, "rv": self._rv})
+        old = self._objects.get(key)
         self._objects[key] = obj
+        if self.on_change is not None:
+            self.on_change(Change(self._rv, "ADDED" if old is None else "MODIFIED", key, obj, old))
 
     def _drop(self, key: Key) -> None:
         self._journal.append({"key": list(key), "rv": self._rv})
-        del self._objects[key]
+        old = self._objects.pop(key)
+        if self.on_change is not None:
+            # a deleted object is reported with the resourceVersion of its deletion
+            gone = dict(old, metadata=dict(old["metadata"], resourceVersion=str(self._rv)))
+            self.on_change(Change(self._rv, "DELETED", key, gone, old))
 
     # --- reads -------------------------------------------------------------------------------------
 
@@ -87,7 +96,7 @@ class Store:
 
     @staticmethod
     def key(resource: Resource, namespace: str, name: str) -> Key:
-        return (resource.group, resource.plural, namespace if resource.namespaced else "", name)
+        return (*resource.storage, namespace if resource.namespaced else "", name)
 
     def peek(self, resource: Resource, namespace: str, name: str) -> dict | None:
         """The stored object itself (callers must not mutate it), or None."""
@@ -101,7 +110,7 @@ class Store:
 
     def iter(self, resource: Resource, namespace: str | None = None) -> Iterable[dict]:
         """Stored objects of one resource (all namespaces when namespace is None), sorted like etcd keys."""
-        keys = sorted(k for k in self._objects if k[0] == resource.group and k[1] == resource.plural
+        keys = sorted(k for k in self._objects if k[:2] == resource.storage
                       and (namespace is None or k[2] == namespace))
         return (self._objects[k] for k in keys)
 
@@ -113,7 +122,9 @@ class Store:
 
     # --- writes ------------------------------------------------------------------------------------
 
-    def create(self, resource: Resource, namespace: str, obj: dict) -> dict:
+    def create(self, resource: Resource, namespace: str, obj: dict, dry_run: bool = False) -> dict:
+        """Store a new object. A dry run returns what would be stored (uid and creationTimestamp set, no
+        resourceVersion, as upstream's dry-run storage copies the object instead of writing it)."""
         meta = obj.setdefault("metadata", {})
         name = meta["name"]
         key = self.key(resource, namespace, name)
@@ -126,13 +137,16 @@ class Store:
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = rfc3339(self._now())
         meta.pop("deletionTimestamp", None)
-        meta.pop("generation", None)
+        if dry_run:
+            meta.pop("resourceVersion", None)
+            return copy.deepcopy(obj)
         meta["resourceVersion"] = self._next_rv()
         self._put(key, obj)
         return copy.deepcopy(obj)
 
-    def update(self, resource: Resource, namespace: str, name: str, obj: dict) -> dict:
-        """Replace an object; the API server's fields are kept and a stale resourceVersion is a Conflict."""
+    def update(self, resource: Resource, namespace: str, name: str, obj: dict, dry_run: bool = False) -> dict:
+        """Replace an object; the API server's fields are kept and a stale resourceVersion is a Conflict.
+        A dry run returns the would-be object with the current resourceVersion."""
         key = self.key(resource, namespace, name)
         current = self._objects.get(key)
         if current is None:
@@ -141,21 +155,26 @@ class Store:
         wanted_rv = meta.get("resourceVersion")
         if wanted_rv not in (None, "") and str(wanted_rv) != current["metadata"]["resourceVersion"]:
             raise status.conflict(resource, name)
-        for owned in ("uid", "creationTimestamp", "namespace"):
+        for owned in ("uid", "creationTimestamp", "namespace", "generation"):
             if owned in current["metadata"]:
                 meta[owned] = current["metadata"][owned]
         meta["name"] = name
         if obj == current or _same_ignoring_rv(obj, current):
             return copy.deepcopy(current)       # a no-op update does not bump the resourceVersion
+        if dry_run:
+            meta["resourceVersion"] = current["metadata"]["resourceVersion"]
+            return copy.deepcopy(obj)
         meta["resourceVersion"] = self._next_rv()
         self._put(key, obj)
         return copy.deepcopy(obj)
 
-    def delete(self, resource: Resource, namespace: str, name: str) -> dict:
+    def delete(self, resource: Resource, namespace: str, name: str, dry_run: bool = False) -> dict:
         key = self.key(resource, namespace, name)
         obj = self._objects.get(key)
         if obj is None:
             raise status.not_found(resource, name)
+        if dry_run:
+            return copy.deepcopy(obj)
         self._next_rv()
         self._drop(key)
         if resource is NAMESPACES:

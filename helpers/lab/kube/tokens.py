@@ -26,6 +26,8 @@ LEEWAY = 60     # go-jose's jwt.DefaultLeeway, which the API server's claim vali
 INVALID = "invalid bearer token"
 SA_GROUPS = ("system:serviceaccounts",)
 CREDENTIAL_ID = "authentication.kubernetes.io/credential-id"
+POD_NAME = "authentication.kubernetes.io/pod-name"
+POD_UID = "authentication.kubernetes.io/pod-uid"
 
 
 def sa_username(namespace: str, name: str) -> str:
@@ -177,15 +179,20 @@ class TokenAuthority:
             return _failed(f'serviceaccounts "{name}" not found')
         if sa["metadata"]["uid"] != uid:
             return _failed(f"service account UID ({sa['metadata']['uid']}) does not match claim ({uid})")
-        secret_ref = private.get("secret")
-        if isinstance(secret_ref, dict):
-            secret = lookup("Secret", namespace, str(secret_ref.get("name") or ""))
-            if secret is None:
+        for claim, kind in (("secret", "Secret"), ("pod", "Pod")):       # the objects a token can be bound to
+            bound_ref = private.get(claim)
+            if not isinstance(bound_ref, dict):
+                continue
+            bound = lookup(kind, namespace, str(bound_ref.get("name") or ""))
+            if bound is None:
                 return _failed("service account token has been invalidated")
-            if secret["metadata"]["uid"] != secret_ref.get("uid"):
-                return _failed(f"secret UID ({secret['metadata']['uid']}) does not match service account secret "
-                               f"ref claim ({secret_ref.get('uid')})")
+            if bound["metadata"]["uid"] != bound_ref.get("uid"):
+                return _failed(f"{claim} UID ({bound['metadata']['uid']}) does not match service account {claim} "
+                               f"ref claim ({bound_ref.get('uid')})")
 
+        pod_ref = private.get("pod")
         extra = {CREDENTIAL_ID: [f"JTI={claims['jti']}"]} if claims.get("jti") else {}
+        if isinstance(pod_ref, dict):
+            extra.update({POD_NAME: [pod_ref["name"]], POD_UID: [pod_ref["uid"]]})
         return Verdict(True, username=sa_username(namespace, name), uid=uid, groups=sa_groups(namespace),
                        extra=extra, audiences=granted)

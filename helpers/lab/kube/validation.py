@@ -8,6 +8,7 @@ from .status import FieldError
 
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 
 LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
@@ -16,6 +17,9 @@ LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric
 SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', "
                  "and must start and end with an alphanumeric character (e.g. 'example.com', regex used for "
                  "validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+DNS1035_MSG = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic "
+               "character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for "
+               "validation is '[a-z]([-a-z0-9]*[a-z0-9])?')")
 CONFIG_KEY_MSG = ("a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  "
                   "or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')")
 
@@ -28,6 +32,10 @@ def name_errors(resource: Resource, name: str, field: str = "metadata.name") -> 
         if name in (".", ".."):
             return [FieldError(field, "FieldValueInvalid", name, f"may not be '{name}'")]
         return []
+    if resource.name_rule == "dns1035":
+        if len(name) > 63:
+            return [FieldError(field, "FieldValueInvalid", name, "must be no more than 63 characters")]
+        return [] if _DNS1035.match(name) else [FieldError(field, "FieldValueInvalid", name, DNS1035_MSG)]
     if resource.name_rule == "label":
         if len(name) > 63:
             return [FieldError(field, "FieldValueInvalid", name, "must be no more than 63 characters")]
