@@ -379,9 +379,10 @@ def _unpinned(patched, current: dict):
 
 async def _delete_options(request: web.Request) -> dict | None:
     """The optional DeleteOptions body of a DELETE (kubectl sends propagationPolicy and dryRun there)."""
-    if not (await request.read()).strip():
+    raw = await decoding.read(request)
+    if not raw.strip():
         return None
-    body = await _body(request, "DeleteOptions")
+    body = decoding.decode(raw, request.headers.get("Content-Type", "application/json"), "DeleteOptions")
     if not isinstance(body, dict):
         raise status.bad_request("the request body must be a DeleteOptions object")
     return body

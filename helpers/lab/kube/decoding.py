@@ -29,13 +29,17 @@ def _unrecognized(kind: str, why: str, raw: bytes) -> status.ApiError:
                               f"({_summary(raw)})")
 
 
-async def body(request, kind: str):
-    """The decoded body of a write to a resource of `kind`. Raises ApiError 400/413/415."""
+async def read(request) -> bytes:
+    """The raw body, at most MAX_BODY bytes (413 beyond)."""
     try:
-        raw = await limits.read_capped(request, MAX_BODY)
+        return await limits.read_capped(request, MAX_BODY)
     except limits.BodyError:
         raise too_large() from None
-    return decode(raw, request.headers.get("Content-Type", "application/json"), kind)
+
+
+async def body(request, kind: str):
+    """The decoded body of a write to a resource of `kind`. Raises ApiError 400/413/415."""
+    return decode(await read(request), request.headers.get("Content-Type", "application/json"), kind)
 
 
 def decode(raw: bytes, content_type: str, kind: str):
