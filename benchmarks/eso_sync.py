@@ -27,7 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from helpers import akeyless_client as ak  # noqa: E402
-from helpers import eso, eso_controller, flow  # noqa: E402
+from helpers import eso, eso_controller  # noqa: E402
+from helpers.chapters import kubernetes_auth  # noqa: E402
 from helpers import lab as lab_runtime  # noqa: E402
 from helpers.config import Settings  # noqa: E402
 from helpers.errors import ClusterError  # noqa: E402
@@ -53,7 +54,7 @@ def _cold_start(mode: str) -> float:
 
 def _chapter(mode: str, directory: str):
     os.environ["WORKSHOP_LAB_DIR"] = str(Path(directory) / "lab")
-    chapter = flow.Chapter.open(kube=mode, secret_value="bench-value")
+    chapter = kubernetes_auth.Chapter.open(kube=mode, secret_value="bench-value")
     for step in (chapter.seed_secret, chapter.request_token, chapter.create_auth_method, chapter.create_reviewer,
                  chapter.create_gateway_config, chapter.create_role):
         step()

@@ -1,6 +1,6 @@
 """Helpers for the executable Akeyless Kubernetes-auth workshop: the public surface the notebooks use.
 
-Notebooks import the modules they call (`from helpers import diagrams, display, failures, security` and
+Notebooks import the modules they call (`from helpers import aks, commands, diagrams, display, doctor, failures, runbook, security` and
 `from helpers.chapters import kubernetes_auth`);
 the names below are the few a learner may want directly.
 """
@@ -8,5 +8,6 @@ from .config import Settings
 from .errors import AkeylessError, ClusterError, ConfigError, LabError, LabNotRunning, LabOnly
 
 __all__ = ["Settings", "LabError", "ConfigError", "LabNotRunning", "LabOnly", "ClusterError", "AkeylessError",
-           "access", "akeyless_client", "chapters", "cluster", "diagrams", "display", "doctor", "eso", "failures",
-           "lab", "security", "session", "tokens"]
+           "access", "akeyless_client", "aks", "chapters", "cluster", "commands", "diagrams", "display", "doctor",
+           "eso", "eso_controller", "eso_trace", "failures", "lab", "runbook", "security", "session", "tokens",
+           "workload", "workshop"]

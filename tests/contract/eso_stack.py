@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from helpers import flow
+from helpers.chapters import kubernetes_auth
 from helpers import lab as lab_runtime
 from helpers.lab import apiserver
 
@@ -31,7 +31,7 @@ def open_chapter(tmp_path_factory, name: str):
     """A chapter on a real-stack lab of its own, configured up to the role; (chapter, monkeypatch)."""
     patch = pytest.MonkeyPatch()
     patch.setenv("WORKSHOP_LAB_DIR", str(tmp_path_factory.mktemp(name) / "lab"))
-    chapter = flow.Chapter.open(kube="apiserver", secret_value="first-value")
+    chapter = kubernetes_auth.Chapter.open(kube="apiserver", secret_value="first-value")
     for step in (chapter.seed_secret, chapter.request_token, chapter.create_auth_method, chapter.create_reviewer,
                  chapter.create_gateway_config, chapter.create_role):
         step()

@@ -68,11 +68,11 @@ def _gateway_side_scenarios(chapter) -> dict:
             chapter, chapter.secret_store(), chapter.external_secret(), "reviewer")
     finally:
         chapter.cluster.bind_token_reviewer(p.reviewer_namespace, p.reviewer_service_account)
-    method = chapter.need("k8s_method", "create_auth_method")
+    method = chapter.auth_method()
     name = p.k8s_conf_name + "-wrong-ca"
     ak.create_gateway_k8s_config(chapter.akeyless, name, access_id=method.access_id, signing_key=method.prv_key,
                                  k8s_host=chapter.cluster.server, k8s_ca_cert=failures._unrelated_ca_b64(),
-                                 token_reviewer_jwt=chapter.state.get("reviewer_jwt"))
+                                 token_reviewer_jwt=chapter.reviewer_jwt())
     try:
         store = eso.secret_store("wrong-ca", p.namespace, chapter.gateway_url, method.access_id, name,
                                  p.service_account, audiences=[p.audience], ca_bundle_pem=chapter.gateway_ca_pem())

@@ -51,7 +51,7 @@ def _wait_for(predicate, timeout: float = WAIT, step: float = 0.1):
 def test_first_sync_writes_the_secret_with_esos_metadata(chapter):
     external = _external(chapter, "first-sync")
     live = eso_controller.sync_for_real(chapter.cluster, chapter.secret_store(), external, timeout=WAIT,
-                                        audit_log=chapter.lab.apiserver_audit_log, akeyless=chapter.akeyless,
+                                        audit_log=chapter.session.lab.apiserver_audit_log, akeyless=chapter.akeyless,
                                         progress=None)
     assert live.store.ok and live.store.reason == "Valid", live.store.summary()
     assert live.external.ok and live.external.reason == "SecretSynced", live.external.summary()
@@ -68,10 +68,10 @@ def test_the_trace_shows_tokenrequest_auth_review_and_reads_in_order(chapter):
     since = time.time()
     external = _external(chapter, "traced")
     live = eso_controller.sync_for_real(chapter.cluster, chapter.secret_store(), external, timeout=WAIT,
-                                        audit_log=chapter.lab.apiserver_audit_log, akeyless=chapter.akeyless,
+                                        audit_log=chapter.session.lab.apiserver_audit_log, akeyless=chapter.akeyless,
                                         progress=None)
     assert live.ok
-    trace = eso_trace.trace(chapter.lab.apiserver_audit_log, chapter.akeyless, since=since,
+    trace = eso_trace.trace(chapter.session.lab.apiserver_audit_log, chapter.akeyless, since=since,
                             namespace=chapter.p.namespace)
     labels = [c.label.split()[0] for c in trace.calls]
     order = [labels.index(x) for x in ("TokenRequest", "/auth", "TokenReview", "/describe-item", "/get-secret-value")]
@@ -176,7 +176,7 @@ def test_the_crd_schema_refuses_a_malformed_external_secret(chapter):
 
 
 def test_an_unreachable_gateway_is_reported_not_waited_for(chapter):
-    method = chapter.need("k8s_method", "create_auth_method")
+    method = chapter.auth_method()
     store = eso.secret_store("unreachable-store", chapter.p.namespace, "https://127.0.0.1:9/api/v2",
                              method.access_id, chapter.p.k8s_conf_name, chapter.p.service_account,
                              audiences=[chapter.p.audience], ca_bundle_pem=chapter.gateway_ca_pem())
@@ -190,7 +190,7 @@ def test_lab_status_reports_the_controllers(chapter):
     status = lab_runtime.status(chapter.settings)
     assert status.ok, status.detail
     assert "kube-controller-manager up" in status.detail and "external-secrets up" in status.detail
-    assert chapter.lab.real_eso and "kube-controller-manager" in chapter.lab.stack
+    assert chapter.session.lab.real_eso and "kube-controller-manager" in chapter.session.lab.stack
 
 
 def test_the_controller_manager_gives_a_new_namespace_its_default_account_and_ca(chapter):
@@ -238,7 +238,7 @@ def test_doctor_names_a_missing_crd(chapter):
 def test_doctor_names_a_stopped_controller(chapter):
     before = run_doctor(chapter.settings)
     assert before.check("ESO controller up").status == "PASS", before.as_text()
-    [controller] = [p for p in psutil.Process(chapter.lab.pid).children() if p.name() == "eso-controller"]
+    [controller] = [p for p in psutil.Process(chapter.session.lab.pid).children() if p.name() == "eso-controller"]
     controller.kill()
     controller.wait(10)
     try:
@@ -246,4 +246,4 @@ def test_doctor_names_a_stopped_controller(chapter):
         assert check.status == "FAIL" and "does not answer" in check.detail and "lab up --kube apiserver" in check.fix
     finally:
         lab_runtime.down(chapter.settings)
-        chapter.lab = lab_runtime.up(chapter.settings)
+        chapter.session.lab = lab_runtime.up(chapter.settings)

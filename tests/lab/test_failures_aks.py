@@ -19,7 +19,7 @@ def chapter(lab, lab_settings):
     saved = os.environ.get("WORKSHOP_LAB_DIR")
     os.environ["WORKSHOP_LAB_DIR"] = str(lab_settings.lab_dir)
     try:
-        from helpers.flow import Chapter
+        from helpers.chapters.kubernetes_auth import Chapter
         chapter = Chapter.open(kube=lab_settings.kube, **NAMES)
         chapter.seed_secret()
         chapter.request_token()

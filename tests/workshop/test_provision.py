@@ -26,10 +26,7 @@ def _chapter_parameter_names() -> set[str]:
     nb = json.loads(CHAPTER.read_text())
     cell = next(c for c in nb["cells"] if "parameters" in c.get("metadata", {}).get("tags", []))
     names = {t.id for node in ast.parse("".join(cell["source"])).body for t in node.targets}
-    try:
-        from helpers.flow import Parameters
-    except ImportError:          # after the chapter moves to helpers/chapters/
-        from helpers.session import Parameters  # type: ignore[no-redef]
+    from helpers.chapters.kubernetes_auth import Parameters
     from dataclasses import fields
     return names | {f.name for f in fields(Parameters)}
 
