@@ -23,6 +23,7 @@ from .tokens import redact
 
 API_VERSION = "external-secrets.io/v1"
 ESO_TOKEN_SECONDS = 600          # ESO's TokenRequest always asks for exactly ten minutes
+MOUNTED_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"   # where ESO says it looked, failing
 MANAGED_LABEL = "reconcile.external-secrets.io/managed"
 OWNER_LABEL = "reconcile.external-secrets.io/created-by"      # creationPolicy Owner only
 HASH_ANNOTATION = "reconcile.external-secrets.io/data-hash"
@@ -250,7 +251,9 @@ def sync(cluster, external: Manifest, store: Manifest, ca_pem: str | None = None
         token_result = cluster.request_token(sa_namespace, sa_ref["name"], audiences=sa_ref.get("audiences"),
                                              expiration_seconds=ESO_TOKEN_SECONDS)
         if not token_result.ok:
-            result.message = (f"{where}cannot request Kubernetes service account token for service account "
+            # v0.16.2 wraps every failure to get the JWT in the mounted-token sentence, whatever the cause
+            result.message = (f"{where}failed to read JWT with Kubernetes Auth from {MOUNTED_TOKEN}. error: cannot "
+                              f"request Kubernetes service account token for service account "
                               f"\"{sa_ref['name']}\": {token_result.error}")
             return result
         result.token = token_result.token

@@ -18,13 +18,19 @@ import pytest
 
 from helpers import akeyless_client as ak
 from helpers import eso, eso_controller, failures
+from helpers.session import Session
 
 from .eso_stack import close_chapter, needs_real_stack, open_chapter
 
 pytestmark = [pytest.mark.apiserver, needs_real_stack]
 WAIT = 45.0
-# A known difference that remains: strict xfail with the reason (none today).
-KNOWN_DIFFERENCES: dict[str, str] = {}
+# A known difference that remains: strict xfail with the reason.
+KNOWN_DIFFERENCES: dict[str, str] = {
+    "gateway URL on the wrong path": (
+        "the real controller resolves akeylessGWApiURL itself (getV2Url): for /api/v1 this lab gateway's answer to "
+        "its probe makes it fall back to /v2, and it syncs; the replay is handed the URL failures.py's own probe "
+        "settled on, and fails"),
+}
 
 
 def _normalise(text: str) -> str:
@@ -89,6 +95,9 @@ def outcomes(tmp_path_factory):
         results = {"happy path": _through_both(chapter, chapter.secret_store(), chapter.external_secret(), "happy")}
         captured: dict[str, tuple] = {}
         original = eso.sync
+        # the failure cells would ask the real controller itself: here they must go through the replay,
+        # whose inputs are recorded and then synced through both
+        patch.setattr(Session, "real_eso", False)
         for name in failures.names():
             seen = []
 
@@ -111,7 +120,9 @@ def outcomes(tmp_path_factory):
 
 def _scenarios() -> list:
     names = ["happy path", "wrong namespace", "wrong ServiceAccount", "wrong audience", "wrong k8sConfName",
-             "path outside the rule", "reviewer without system:auth-delegator", "wrong CA certificate"]
+             "path outside the rule", "reviewer without system:auth-delegator", "wrong CA certificate",
+             "ClusterSecretStore without serviceAccountRef.namespace", "gateway URL on the wrong path",
+             "ESO's ServiceAccount cannot create serviceaccounts/token"]
     return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DIFFERENCES[n]))
             if n in KNOWN_DIFFERENCES else n for n in names]
 
@@ -134,4 +145,6 @@ def test_every_sync_scenario_of_failures_py_is_compared(outcomes):
 
 
 def test_scenarios_that_never_reach_eso_are_the_hand_sent_ones(outcomes):
-    assert outcomes["_not_through_eso"] == sorted(["tampered token", "revoked token", "expired token"])
+    assert outcomes["_not_through_eso"] == sorted(["tampered token", "revoked token", "expired token",
+                                                   "issuer mismatch", "API server unreachable from the gateway",
+                                                   "expired reviewer JWT"])
