@@ -436,10 +436,8 @@ def create_k8s_auth_method(session: AdminSession, name: str, *, bound_namespaces
 
 def get_auth_method(session: AdminSession, name: str) -> AuthMethodCreated:
     """An auth method as it is now (its secret is only ever shown when it is created); 404 when absent."""
-    out = session.call("get_auth_method", akeyless.GetAuthMethod(name=name), f"get auth method {name}")
-    info = out.access_info
-    kind = "k8s" if info is not None and getattr(info, "k8s_access_rules", None) else "api_key"
-    return AuthMethodCreated(name=name, kind=kind, access_id=out.auth_method_access_id)
+    info = describe_auth_method(session, name)
+    return AuthMethodCreated(name=name, kind="k8s" if info.kind == "k8s" else "api_key", access_id=info.access_id)
 
 
 def delete_auth_method(session: AdminSession, name: str) -> Done:

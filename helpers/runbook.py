@@ -14,6 +14,8 @@ from . import aks, commands
 from .display import Result
 
 # the chapter's parameter defaults (the notebook's parameters cell): flags override them
+# The chapter's own defaults (helpers.chapters.kubernetes_auth.Parameters), repeated so that the CLI, which builds
+# these flags for every command, does not import the chapter and the SDKs behind it (about 1.3 s) to start.
 DEFAULTS = {
     "namespace": "akeyless-auth", "service_account": "akeyless-auth-sa", "audience": "akeyless",
     "auth_method": "/workshop/aks-eso-k8s", "k8s_conf_name": "aks-eso-conf", "role": "/workshop/eso-app-reader",
