@@ -4,6 +4,7 @@ LabError                    every expected error (display.install_error_handler 
   ConfigError               a setting or argument that cannot work
     ParameterError          a notebook parameter: names it, says what is wrong and a value to use
   NotReady                  a cell needs what an earlier cell creates: names that cell (and its section)
+  NeedsRealStack            a chapter that needs the real ESO controller, opened on a target without one
   LabNotRunning, LabStartFailed, LabOnly   the embedded lab
   ClusterError              a Kubernetes API call failed (HTTP status and the Status reason)
   AkeylessError             an Akeyless API call failed (HTTP status and the gateway's text)
@@ -81,3 +82,16 @@ class NotReady(LabError):
         where = f" in section {section}" if section is not None else ""
         super().__init__(message, hint=f"run the cell `{cell}`{where} first" + (f", then {then}" if then else ""))
         self.cell = cell
+
+
+class NeedsRealStack(LabError):
+    """A chapter that shows what the real ESO controller does, run where no controller watches the cluster.
+
+    `helpers run` reports a notebook that stops on this as skipped, not failed."""
+
+    hint = ("build the real stack once with `make real`, then `python -m helpers lab down` and "
+            "`python -m helpers lab up --kube apiserver` (or install ESO in your own cluster) and run the chapter again")
+
+    def __init__(self, chapter: str, hint: str | None = None):
+        super().__init__(f"{chapter} needs a real ESO controller watching the cluster, and this target has none", hint)
+        self.chapter = chapter
