@@ -107,9 +107,22 @@ class RunReport:
 
 def notebooks(names: list[str] | None = None) -> list[Path]:
     found = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
-    if names:
+    if names is not None:
         found = [p for p in found if p.name in names or p.stem in names]
     return found
+
+
+def real_stack_test_paths() -> list[str]:
+    """What the real-stack pass of `make test` adds for the chapters that need it: each one's notebook
+    (nbval) and its tests/notebooks/test_chapterN_*.py, relative to the project root."""
+    paths = []
+    for chapter in CHAPTERS:
+        notebook = NOTEBOOKS_DIR / f"{chapter.stem}.ipynb"
+        if chapter.needs_real_stack and notebook.is_file():
+            number = int(chapter.stem.split("_", 1)[0])
+            tests = sorted((PROJECT_ROOT / "tests" / "notebooks").glob(f"test_chapter{number}_*.py"))
+            paths += [_short(p) for p in [notebook, *tests]]
+    return paths
 
 
 def _short(path: Path) -> str:
