@@ -42,6 +42,20 @@ def _chapter_like_notebook(path: Path) -> Path:
     return path
 
 
+def _offline_page(browser, folder: Path, requests: list[str], height: int):
+    """A page that may load files of `folder` only: any other request is recorded and aborted."""
+    page = browser.new_page(viewport={"width": 1280, "height": height})
+
+    def nothing_leaves(route):
+        if route.request.url.startswith(folder.as_uri()):
+            return route.continue_()
+        requests.append(route.request.url)
+        return route.abort()
+
+    page.route("**/*", nothing_leaves)
+    return page
+
+
 def test_exported_html_draws_every_diagram_from_disk_with_the_network_cut(tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -52,15 +66,7 @@ def test_exported_html_draws_every_diagram_from_disk_with_the_network_cut(tmp_pa
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-
-            def nothing_leaves(route):
-                if route.request.url.startswith(page_path.parent.as_uri()):
-                    return route.continue_()
-                requests.append(route.request.url)
-                return route.abort()
-
-            page.route("**/*", nothing_leaves)
+            page = _offline_page(browser, page_path.parent, requests, height=1000)
             page.goto(page_path.as_uri())
             page.wait_for_function(f"() => document.querySelectorAll('.jp-RenderedMermaid').length >= {expected}",
                                    timeout=60_000)
@@ -98,15 +104,7 @@ def test_the_index_opens_from_disk_and_its_link_opens_the_chapter(tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-
-            def nothing_leaves(route):
-                if route.request.url.startswith(index.parent.as_uri()):
-                    return route.continue_()
-                requests.append(route.request.url)
-                return route.abort()
-
-            page.route("**/*", nothing_leaves)
+            page = _offline_page(browser, index.parent, requests, height=800)
             page.goto(index.as_uri())
             rows = page.locator("tbody tr")
             assert rows.count() == 2
