@@ -105,7 +105,7 @@ def export_index(entries, out_dir: str | Path) -> Path:
 
     import nbformat
 
-    from .tutorial import REAL_STACK_STEPS, chapter_info
+    from .tutorial import chapter_info, real_stack_steps
 
     out_dir = Path(out_dir)
     rows = []
@@ -117,7 +117,7 @@ def export_index(entries, out_dir: str | Path) -> Path:
         stack = (notebook.metadata.get("workshop") or {}).get("stack", "") if notebook else ""
         if skipped:
             link = f"<span class='skipped'>{title}</span>"
-            state = f"<b>skipped</b>: needs the real stack ({html.escape(REAL_STACK_STEPS)})"
+            state = f"<b>skipped</b>: needs the real stack ({html.escape(real_stack_steps())})"
         else:
             link = f"<a href='{html.escape(source.stem)}.html'>{title}</a>"
             state = f"outputs from the {html.escape(stack)}" if stack else "outputs from a headless run"

@@ -19,6 +19,13 @@ NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 SKIPPED_ON = "NeedsRealStack"          # the error class a chapter raises where no real ESO watches
 REAL_STACK_STEPS = ("make real, then `python -m helpers lab down` and `make run` "
                     "(the run takes the real stack once it is built)")
+BUILT_STEPS = "it is built: `python -m helpers lab down`, then `make run` (or `lab up --kube apiserver`)"
+
+
+def real_stack_steps() -> str:
+    """How to run a chapter that needs the real stack, from where this machine is."""
+    from .lab import apiserver
+    return BUILT_STEPS if apiserver.real_stack_available() else REAL_STACK_STEPS
 STACKS = {"emulator": "emulator", "apiserver": "real stack", "kubeconfig": "your cluster (kubeconfig)"}
 
 
@@ -67,7 +74,7 @@ class NotebookRun:
 
     def line(self) -> str:
         if self.skipped:
-            return f"SKIP  {Path(self.name).stem:<40} ... needs the real stack: {REAL_STACK_STEPS}"
+            return f"SKIP  {Path(self.name).stem:<40} ... needs the real stack: {real_stack_steps()}"
         line = f"{'PASS' if self.ok else 'FAIL'}  {self.name:<40} {self.seconds:6.1f} s  -> {_short(self.output)}"
         return line + (f"\n      {self.error}" if self.error else "")
 
@@ -100,8 +107,11 @@ class RunReport:
             steps.append(f"  or open {_short(self.html[0])} in a browser: it works from disk, offline")
         skipped = [Path(r.name).stem for r in self.runs if r.skipped]
         if skipped:
-            steps.append(f"  make real     builds the real stack once (Go, ~5 min cold); then `python -m helpers lab down` "
-                         f"and `make run` runs {', '.join(skipped)} too")
+            from .lab import apiserver
+            build = "" if apiserver.real_stack_available() else \
+                "  make real     builds the real stack once (Go, ~5 min cold); then "
+            steps.append((build or "  ") + f"`python -m helpers lab down` and `make run` runs {', '.join(skipped)} "
+                         "too, on the real stack")
         return steps
 
 

@@ -35,6 +35,8 @@ def chapters(tmp_path, monkeypatch):
 
 
 def test_a_chapter_that_needs_the_real_stack_is_skipped_and_the_run_passes(chapters, tmp_path, monkeypatch, capsys):
+    from helpers.lab import apiserver
+    monkeypatch.setattr(apiserver, "real_stack_available", lambda: False)
     monkeypatch.setattr(cli, "_stack", lambda kube: "emulator")
     args = cli.build_parser().parse_args(["run", "--no-html", "--output", str(tmp_path / "build" / "executed")])
     assert cli._run(args) == 0
@@ -43,6 +45,18 @@ def test_a_chapter_that_needs_the_real_stack_is_skipped_and_the_run_passes(chapt
     assert skip.startswith("SKIP  03_syncing_with_eso") and "needs the real stack: make real, then" in skip
     assert "PASS  02_kubernetes_auth.ipynb" in out
     assert "make real" in out.split("Next:")[1] and "03_syncing_with_eso too" in out
+
+
+def test_the_skip_says_lab_down_and_make_run_when_the_real_stack_is_built(tmp_path, monkeypatch):
+    from helpers.lab import apiserver
+    run = tutorial.NotebookRun("03_syncing_with_eso.ipynb", tmp_path / "x.ipynb", 4.0, skipped="needs ESO")
+    monkeypatch.setattr(apiserver, "real_stack_available", lambda: True)
+    report = tutorial.RunReport([run])
+    assert report.lines()[0] == ("SKIP  03_syncing_with_eso                      ... needs the real stack: it is built: "
+                                 "`python -m helpers lab down`, then `make run` (or `lab up --kube apiserver`)")
+    assert "make real" not in "\n".join(report.next_steps())
+    monkeypatch.setattr(apiserver, "real_stack_available", lambda: False)
+    assert "make real, then" in report.lines()[0]
 
 
 def test_a_skipped_in_place_run_leaves_the_committed_notebook_alone(chapters, tmp_path):
