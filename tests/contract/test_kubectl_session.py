@@ -39,10 +39,6 @@ EMULATOR_GAPS: dict[str, str] = {
     "explain serviceaccount": _CLIENT_DOCS,
     "explain tokenrequest spec": _CLIENT_DOCS,
     "explain --recursive": _CLIENT_DOCS,
-    "apply --server-side": "no server-side apply yet (contract diff D7): the emulator answers 415 to "
-                           "application/apply-patch+yaml",
-    "apply --server-side with a conflict": "no server-side apply yet (contract diff D7), so no field-manager "
-                                           "conflicts either",
     "apply a pod change that is not allowed": "upstream appends a diff of its internal PodSpec struct (Go field "
                                               "names) to the Forbidden message; the emulator gives the message only",
     "create a tokenreview with a typo": (

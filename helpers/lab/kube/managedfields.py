@@ -132,6 +132,8 @@ def record_update(resource: Resource, old: dict | None, new: dict, manager: str,
     """Set new's managedFields for a create (old None) or update by `manager`. `created_by_server`: top-level
     paths (dotted) that the server, not the request, filled in on create."""
     entries = current(new, old)
+    if old is not None and not entries:
+        return      # upstream does not start tracking an object on an update (its first apply will)
     old_view, new_view = tracked(resource, old), tracked(resource, new)
     if old is None:
         for dotted in created_by_server:
