@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from .. import errorlog
-from . import apply, bootstrap, decoding, discovery, openapi, options, patch, services, status, watch
+from . import (apply, bootstrap, decoding, discovery, managedfields, openapi, options, patch, services, status,
+               watch)
 from .fieldvalidation import FieldCheck
 from .authn import Authenticator, impersonate
 from .authz import Attributes, Authorizer, User
@@ -113,9 +114,13 @@ class KubeAPI:
         wanted = services.kubernetes_service(port)
         current = self.store.peek(SERVICES, "default", "kubernetes")
         if current is None:
+            managedfields.record_update(SERVICES, None, wanted, bootstrap.MANAGER, self.store.now(),
+                                        services.ALLOCATED)
             self.store.create(SERVICES, "default", wanted)
         elif current["spec"] != wanted["spec"]:
-            self.store.update(SERVICES, "default", "kubernetes", dict(current, spec=wanted["spec"]))
+            changed = dict(current, spec=wanted["spec"])
+            managedfields.record_update(SERVICES, current, changed, bootstrap.MANAGER, self.store.now())
+            self.store.update(SERVICES, "default", "kubernetes", changed)
         self._service_port = port
 
     async def handle(self, request: web.Request) -> web.StreamResponse:

@@ -10,7 +10,8 @@ import json
 
 from .. import limits
 from . import fieldsets, status
-from .managedfields import APPLY, UPDATE, Entry, current, rfc3339, stamp, tracked, without_managed_fields
+from .managedfields import (APPLY, UPDATE, Entry, current, empty, rfc3339, stamp, tracked,
+                            without_managed_fields)
 from .resources import NAMESPACES, PODS, SERVICES, Resource
 
 KUBECTL = "kubectl"             # the manager whose applies upgrade a client-side apply (upstream's rule)
@@ -109,7 +110,7 @@ def applied(resource: Resource, live: dict | None, config: dict, manager: str, f
     if live is not None and not entries:
         # an object no manager has written yet: everything in it belongs to a placeholder manager
         entries = [Entry(BEFORE_FIRST_APPLY, UPDATE, resource.api_version,
-                         fieldsets.compare({}, tracked(resource, live), node).added)]
+                         fieldsets.compare(empty(resource), tracked(resource, live), node).added)]
     mine = next((e for e in entries if e.key == (manager, APPLY, "", "")), None)
     last = mine.fields if mine else {}
     wanted = fieldsets.owned(tracked(resource, config), node)

@@ -297,8 +297,8 @@ class Comparison:
 
 
 def compare(old, new, node) -> Comparison:
-    """What changed from `old` to `new` (whole objects). A struct reached by a field is never a member
-    itself (an empty one is a leaf); maps, lists and list items are, when wholly added or removed."""
+    """What changed from `old` to `new` (whole objects). A map, struct, list or list item wholly added or
+    removed is a member itself, as is everything below it; an empty one is a leaf."""
     result = Comparison()
     _compare(old, new, node, (), result)
     return result
@@ -348,8 +348,7 @@ def _whole(value, node, path: tuple, side: dict) -> None:
         for key, item in (_items(node, value) or {}).items():
             _item(item, node, path + (key,), side)
         return
-    if isinstance(node, Map):
-        insert(side, list(path))
+    insert(side, list(path))
     for name, child_value in value.items():
         _whole(child_value, _child(node, name), path + (field(name),), side)
 

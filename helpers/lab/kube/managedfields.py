@@ -21,6 +21,11 @@ MAX_MANAGER = 128
 # what no manager owns: the identity and bookkeeping fields (upstream's stripped set)
 _STRIPPED_META = ("name", "namespace", "creationTimestamp", "selfLink", "uid", "clusterName", "generation",
                   "managedFields", "resourceVersion")
+# the struct fields (not pointers) of each kind: upstream compares a create with the kind's empty object,
+# where they are already there, so a create does not own them themselves (only what is inside them)
+_EMPTY_OBJECT = {"pods": ("spec", "status"), "services": ("spec", "status"), "namespaces": ("spec", "status"),
+                 "events": ("involvedObject", "source"), "rolebindings": ("roleRef",),
+                 "clusterrolebindings": ("roleRef",)}
 # the status of kinds with a status subresource is reset on writes to the main resource, so never owned there
 _STATUS_RESET = (NAMESPACES, PODS, SERVICES)
 
@@ -121,6 +126,12 @@ def tracked(resource: Resource, obj: dict | None) -> dict:
     return out
 
 
+def empty(resource: Resource) -> dict:
+    """The kind's empty object, as ownership sees it."""
+    fields = ("metadata",) + _EMPTY_OBJECT.get(resource.plural, ())
+    return {name: {} for name in fields if name != "status" or resource not in _STATUS_RESET}
+
+
 def stamp(resource: Resource, entries: list[Entry], obj: dict) -> None:
     obj.setdefault("metadata", {})["managedFields"] = encode(entries)
     if not obj["metadata"]["managedFields"]:
@@ -134,7 +145,7 @@ def record_update(resource: Resource, old: dict | None, new: dict, manager: str,
     entries = current(new, old)
     if old is not None and not entries:
         return      # upstream does not start tracking an object on an update (its first apply will)
-    old_view, new_view = tracked(resource, old), tracked(resource, new)
+    old_view, new_view = tracked(resource, old) if old else empty(resource), tracked(resource, new)
     if old is None:
         for dotted in created_by_server:
             new_view = _without(new_view, dotted.split("."))
