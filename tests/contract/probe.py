@@ -277,6 +277,9 @@ APPLY = "application/apply-patch+yaml"
 def managed_fields(answer) -> tuple[int, object]:
     """An answer's managedFields as (manager, operation, fieldsV1, has a time), or the error it was."""
     status, body = answer
+    if isinstance(body, dict) and body.get("reason") == "Conflict" and "causes" in body.get("details", {}):
+        # upstream lists an apply's conflicts in Go map order, which changes from run to run
+        body["details"]["causes"].sort(key=lambda cause: (cause["message"], cause["field"]))
     if not isinstance(body, dict) or body.get("kind") == "Status":
         return status, normalise(body)
     return status, [(e["manager"], e["operation"], e.get("subresource"), e["fieldsV1"], "time" in e)

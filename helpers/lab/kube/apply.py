@@ -49,7 +49,8 @@ def _gvk(config: dict) -> str:
 
 def check(resource: Resource, config: dict, url_name: str) -> None:
     """What upstream refuses before merging: another kind, managedFields in the body, a name that is not the
-    URL's, and what its typed patch cannot hold (unknown fields, wrong types; upstream answers those 500)."""
+    URL's, and what its typed patch cannot hold (unknown fields, wrong types). Upstream answers the last with a
+    500 and no reason; the emulator never answers 5xx, so it is a 400 with upstream's message."""
     if config.get("apiVersion") != resource.api_version or config.get("kind") != resource.kind:
         raise status.bad_request(f"invalid object type: {_gvk(config)}")
     meta = config.get("metadata")
@@ -63,7 +64,7 @@ def check(resource: Resource, config: dict, url_name: str) -> None:
         ns = meta.get("namespace") if isinstance(meta, dict) and isinstance(meta.get("namespace"), str) else ""
         where = f"({ns}/{name if isinstance(name, str) else ''}; {_gvk(config)})"
         text = errors[0] if len(errors) == 1 else "errors:\n" + "\n".join(f"  {e}" for e in errors)
-        raise status.ApiError(500, "", f"failed to create typed patch object {where}: {text}")
+        raise status.bad_request(f"failed to create typed patch object {where}: {text}")
 
 
 def conflict_error(conflicts: list[tuple[Entry, list[str]]]) -> status.ApiError:

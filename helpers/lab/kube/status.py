@@ -19,9 +19,8 @@ class ApiError(Exception):
         self.details = details
 
     def status(self) -> dict:
-        body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": self.message}
-        if self.reason:                     # an internal error carries none
-            body["reason"] = self.reason
+        body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                "message": self.message, "reason": self.reason}
         if self.details is not None:        # {} is sent as {}: generic errors carry empty details upstream
             body["details"] = self.details
         body["code"] = self.code
