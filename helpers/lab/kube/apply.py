@@ -28,16 +28,30 @@ def decode(raw: bytes) -> dict:
     """The applied configuration; 400 with upstream's words when it is not a YAML (or JSON) object."""
     if not raw.strip():
         return {}
-    try:
-        value = limits.parse_yaml(raw, max_depth=limits.MAX_DEPTH)
-    except limits.BodyError as exc:
-        raise status.bad_request(f"error decoding YAML: {exc.message}") from None
+    value = _json_object(raw)
+    if value is None:
+        try:
+            value = limits.parse_yaml(raw, max_depth=limits.MAX_DEPTH)
+        except limits.BodyError as exc:
+            raise status.bad_request(f"error decoding YAML: {exc.message}") from None
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise status.bad_request("error decoding YAML: error unmarshaling JSON: while decoding JSON: json: cannot "
                                  f"unmarshal {_go_type(value)} into Go value of type map[string]interface {{}}")
     return value
+
+
+def _json_object(raw: bytes) -> dict | None:
+    """A JSON object body (what kubectl sends) parsed as JSON, which is YAML and many times faster to read;
+    None for anything else, which the YAML reader then decides about."""
+    if not raw.lstrip().startswith(b"{"):
+        return None
+    try:
+        value = limits.parse_json(raw, max_depth=limits.MAX_DEPTH, go_text=True)
+    except limits.BodyError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _gvk(config: dict) -> str:
@@ -126,7 +140,7 @@ def applied(resource: Resource, live: dict | None, config: dict, manager: str, f
     base = without_managed_fields(live) if live is not None else {}
     merged = fieldsets.merge(base, config, node)
     gone = fieldsets.difference(last, everyone)
-    if fieldsets.members(gone):
+    if gone:
         merged = fieldsets.remove(merged, gone, node, everyone)
     change = fieldsets.compare(tracked(resource, live), tracked(resource, merged), node)
     changed = fieldsets.union(change.added, change.modified)
@@ -135,9 +149,8 @@ def applied(resource: Resource, live: dict | None, config: dict, manager: str, f
         conflicts += [(entry, path) for path in fieldsets.members(fieldsets.intersection(entry.fields, changed))]
     if conflicts and not force and manager == KUBECTL and live is not None:
         allowed = _last_applied_allowed(resource, live)
-        if fieldsets.members(allowed):
-            left = [(e, p) for e, p in conflicts if not fieldsets.members(fieldsets.intersection(
-                _path_set(p), allowed))]
+        if allowed:
+            left = [(e, p) for e, p in conflicts if not fieldsets.intersection(_path_set(p), allowed)]
             force = not left
             conflicts = left or conflicts
     if conflicts and not force:

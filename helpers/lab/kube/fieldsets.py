@@ -5,7 +5,8 @@ comparison of two objects (added, modified, removed paths) and the merge of a co
 
 A set is a tree of dicts keyed by encoded path elements, the FieldsV1 spelling: `f:<field>`, `k:<json of the
 key fields>` (an element of an associative list), `v:<json value>` (an element of a set list); the key "."
-marks a node that is itself a member (a leaf member is {".": {}} here and {} on the wire).
+marks a node that is itself a member (a leaf member is {".": {}} here and {} on the wire). The operations
+never leave a node without members below it, so an empty set is an empty dict.
 
 The list types come from the upstream types' markers (+listType, +listMapKey, +mapType, +structType), which
 the official client's models do not carry; every other list is atomic, as upstream's schema makes it.
@@ -178,22 +179,29 @@ def insert(tree: dict, path: list[str]) -> None:
     tree[MEMBER] = {}
 
 
+# sets are values: the operations build new nodes where the result differs and share the rest, and nothing
+# changes a set once built (insert only fills a tree being built)
+
 def union(a: dict, b: dict) -> dict:
-    out = copy.deepcopy(a)
+    if not a or not b:
+        return a or b
+    out = dict(a)
     for key, sub in b.items():
-        out[key] = union(out[key], sub) if key in out else copy.deepcopy(sub)
+        out[key] = union(out[key], sub) if key in out else sub
     return out
 
 
 def difference(a: dict, b: dict) -> dict:
     """Members of `a` that are not members of `b`."""
+    if not b:
+        return a
     out = {}
     for key, sub in a.items():
         if key == MEMBER:
             if MEMBER not in b:
                 out[MEMBER] = {}
             continue
-        rest = difference(sub, b[key]) if key in b else copy.deepcopy(sub)
+        rest = difference(sub, b[key]) if key in b else sub
         if rest:
             out[key] = rest
     return out

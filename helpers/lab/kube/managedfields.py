@@ -100,7 +100,7 @@ def decode(value) -> list[Entry] | None:
 def encode(entries: list[Entry]) -> list[dict]:
     def order(e: Entry):
         return e.operation, e.time or "", e.manager, e.api_version, e.subresource
-    return [e.wire() for e in sorted(entries, key=order) if fieldsets.members(e.fields)]
+    return [e.wire() for e in sorted(entries, key=order) if e.fields]
 
 
 def current(new: dict, old: dict | None) -> list[Entry]:
@@ -157,7 +157,7 @@ def record_update(resource: Resource, old: dict | None, new: dict, manager: str,
         entry.fields = fieldsets.difference(entry.fields, lost)
         if entry.key == (manager, UPDATE, resource.api_version, ""):
             mine = entry
-    if fieldsets.members(took):
+    if took:
         if mine is None:
             mine = Entry(manager, UPDATE, resource.api_version, {})
             entries.append(mine)
