@@ -14,24 +14,19 @@ from __future__ import annotations
 
 import argparse
 import copy
-import http.client
-import json
-import ssl
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpers import lab as lab_runtime  # noqa: E402
-from helpers.config import Settings  # noqa: E402
 from helpers.lab.kube.controllers import Controllers  # noqa: E402
 from helpers.lab.kube.registry import Registry  # noqa: E402
 from helpers.lab.kube.resources import CONFIGMAPS, NAMESPACES  # noqa: E402
 from helpers.lab.kube.store import Store  # noqa: E402
+from kube_roundtrip import Conn, emulator_lab  # noqa: E402
 
 NS = "bench"
 
@@ -42,26 +37,8 @@ def configmap(value: int) -> dict:
             "data": {**{f"key{i}": f"value{i}" for i in range(20)}, "changing": str(value)}}
 
 
-class Conn:
-    def __init__(self, info):
-        url = urlparse(info.kube_url)
-        self.conn = http.client.HTTPSConnection(url.hostname, url.port,
-                                                context=ssl.create_default_context(cafile=str(info.ca_cert)))
-        self.token = info.admin_token
-
-    def call(self, method: str, path: str, body, content_type: str = "application/json") -> int:
-        self.conn.request(method, path, json.dumps(body), {"Authorization": f"Bearer {self.token}",
-                                                           "Content-Type": content_type,
-                                                           "Accept": "application/json"})
-        response = self.conn.getresponse()
-        data = response.read()
-        if response.status >= 300:
-            raise RuntimeError(f"{method} {path}: {response.status} {data[:300]!r}")
-        return response.status
-
-
 def wire_rounds(info, rounds: int) -> tuple[list[float], list[float]]:
-    conn = Conn(info)
+    conn = Conn(info, info.admin_token)
     conn.call("POST", "/api/v1/namespaces", {"metadata": {"name": NS}})
     path = f"/api/v1/namespaces/{NS}/configmaps/applied"
     conn.call("PATCH", f"{path}?fieldManager=bench", configmap(0), "application/apply-patch+yaml")
@@ -107,13 +84,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=300)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings.load(target="lab", lab_dir=tmp, kube="emulator")
-        info = lab_runtime.up(settings)
-        try:
-            merge, ssa = wire_rounds(info, args.rounds)
-        finally:
-            lab_runtime.down(settings)
+    with emulator_lab() as info:
+        merge, ssa = wire_rounds(info, args.rounds)
     local = in_process(args.rounds)
 
     def ms(values: list[float]) -> float:

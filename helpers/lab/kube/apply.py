@@ -10,14 +10,13 @@ import json
 
 from .. import limits
 from . import fieldsets, status
-from .managedfields import (APPLY, UPDATE, Entry, current, empty, rfc3339, stamp, tracked,
+from .managedfields import (APPLY, STATUS_RESET, UPDATE, Entry, current, empty, rfc3339, stamp, tracked,
                             without_managed_fields)
-from .resources import NAMESPACES, PODS, SERVICES, Resource
+from .resources import Resource
 
 KUBECTL = "kubectl"             # the manager whose applies upgrade a client-side apply (upstream's rule)
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 BEFORE_FIRST_APPLY = "before-first-apply"
-_STATUS_RESET = (NAMESPACES, PODS, SERVICES)
 
 
 def _go_type(value) -> str:
@@ -119,7 +118,7 @@ def applied(resource: Resource, live: dict | None, config: dict, manager: str, f
     managedFields. Raises the 409 of upstream's conflicts."""
     node = fieldsets.of(resource)
     config = dict(config)
-    if resource in _STATUS_RESET:
+    if resource in STATUS_RESET:
         config.pop("status", None)
     entries = current({}, live)
     if live is not None and not entries:
@@ -175,10 +174,9 @@ def _path_set(path: list[str]) -> dict:
 
 
 def _last_applied(config: dict) -> str:
+    """The configuration as upstream encodes it into the annotation: without the annotation itself, keys
+    sorted, a newline at the end."""
     meta = dict(config.get("metadata") or {})
-    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}
-    if annotations:
-        meta["annotations"] = annotations
-    else:
-        meta.pop("annotations", None)
+    if isinstance(meta.get("annotations"), dict):
+        meta["annotations"] = {k: v for k, v in meta["annotations"].items() if k != LAST_APPLIED}
     return json.dumps(dict(config, metadata=meta), separators=(",", ":"), sort_keys=True) + "\n"

@@ -9,7 +9,7 @@ an entry's time moves only when its write changed the object; an entry left owni
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass
 
 from . import fieldsets
 from .resources import NAMESPACES, PODS, SERVICES, Resource
@@ -27,7 +27,7 @@ _EMPTY_OBJECT = {"pods": ("spec", "status"), "services": ("spec", "status"), "na
                  "events": ("involvedObject", "source"), "rolebindings": ("roleRef",),
                  "clusterrolebindings": ("roleRef",)}
 # the status of kinds with a status subresource is reset on writes to the main resource, so never owned there
-_STATUS_RESET = (NAMESPACES, PODS, SERVICES)
+STATUS_RESET = (NAMESPACES, PODS, SERVICES)
 
 
 def manager_from_user_agent(user_agent: str) -> str:
@@ -44,7 +44,6 @@ class Entry:
     fields: dict
     time: str | None = None
     subresource: str = ""
-    extra: dict = dc_field(default_factory=dict)
 
     @property
     def key(self) -> tuple:
@@ -121,7 +120,7 @@ def tracked(resource: Resource, obj: dict | None) -> dict:
         out["metadata"] = {k: v for k, v in out["metadata"].items() if k not in _STRIPPED_META}
         if not out["metadata"]:
             del out["metadata"]             # metadata itself is never owned
-    if resource in _STATUS_RESET:
+    if resource in STATUS_RESET:
         out.pop("status", None)
     return out
 
@@ -129,7 +128,7 @@ def tracked(resource: Resource, obj: dict | None) -> dict:
 def empty(resource: Resource) -> dict:
     """The kind's empty object, as ownership sees it."""
     fields = ("metadata",) + _EMPTY_OBJECT.get(resource.plural, ())
-    return {name: {} for name in fields if name != "status" or resource not in _STATUS_RESET}
+    return {name: {} for name in fields if name != "status" or resource not in STATUS_RESET}
 
 
 def stamp(resource: Resource, entries: list[Entry], obj: dict) -> None:
