@@ -12,7 +12,7 @@ import pytest
 from multidict import MultiDict
 
 from helpers.lab.kube import apply, fieldsets, managedfields, options, status
-from helpers.lab.kube.resources import CONFIGMAPS, NAMESPACES, PODS, ROLES, SERVICEACCOUNTS, SERVICES
+from helpers.lab.kube.resources import CONFIGMAPS, EVENTS, NAMESPACES, PODS, ROLES, SERVICEACCOUNTS, SERVICES
 
 NOW = 1_800_000_000.0
 LATER = NOW + 60
@@ -77,14 +77,33 @@ def test_a_create_with_nothing_but_a_name_has_no_entry():
     assert "managedFields" not in obj["metadata"]
 
 
-def test_a_pod_create_owns_list_items_and_empty_structs_but_not_its_spec():
+def test_a_pod_create_owns_list_items_and_empty_structs_but_not_its_spec_or_containers():
+    # the empty Pod upstream compares with has a spec and `containers: null` (no omitempty): neither is owned
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "status": {"phase": "Pending"},
            "spec": {"containers": [{"name": "web", "image": "nginx", "resources": {},
                                     "ports": [{"containerPort": 80}]}], "securityContext": {}}}
     managedfields.record_update(PODS, None, pod, "kubectl-create", NOW)
-    assert fields_of(pod)[0][2] == {"f:spec": {"f:containers": {".": {}, 'k:{"name":"web"}': {
+    assert fields_of(pod)[0][2] == {"f:spec": {"f:containers": {'k:{"name":"web"}': {
         ".": {}, "f:image": {}, "f:name": {}, "f:ports": {".": {}, 'k:{"containerPort":80,"protocol":"TCP"}': {
             ".": {}, "f:containerPort": {}}}, "f:resources": {}}}, "f:securityContext": {}}}
+
+
+def test_a_label_added_to_an_object_without_labels_owns_the_map_not_the_metadata():
+    old = cm({"a": "1"})
+    managedfields.record_update(CONFIGMAPS, None, old, "kubectl-create", NOW)
+    new = json.loads(json.dumps(old))
+    new["metadata"]["labels"] = {"x": "y"}
+    managedfields.record_update(CONFIGMAPS, old, new, "kubectl-label", LATER)
+    assert fields_of(new)[1][:3] == ("kubectl-label", "Update", {"f:metadata": {"f:labels": {".": {}, "f:x": {}}}})
+
+
+def test_an_event_create_does_not_own_the_fields_its_empty_object_already_has():
+    event = {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e"}, "reason": "R", "type": "Normal",
+             "involvedObject": {"kind": "Pod", "name": "p"}, "source": {"component": "me"}, "eventTime": None,
+             "firstTimestamp": None, "lastTimestamp": None, "reportingComponent": "", "reportingInstance": ""}
+    managedfields.record_update(EVENTS, None, event, "kubectl-create", NOW)
+    assert fields_of(event)[0][2] == {"f:involvedObject": {}, "f:reason": {}, "f:source": {"f:component": {}},
+                                      "f:type": {}}
 
 
 def test_a_namespace_create_does_not_own_the_finalizers_the_server_adds():

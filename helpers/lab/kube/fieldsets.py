@@ -313,6 +313,11 @@ def compare(old, new, node) -> Comparison:
 
 
 def _compare(old, new, node, path: tuple, result: Comparison) -> None:
+    if not _leaf(node):                 # a null container is an empty one that is there
+        if old is None and isinstance(new, (dict, list)):
+            old = type(new)()
+        elif new is None and isinstance(old, (dict, list)):
+            new = type(old)()
     if old is _MISSING or new is _MISSING:
         if old is _MISSING:
             _whole(new, node, path, result.added)

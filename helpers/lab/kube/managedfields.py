@@ -21,11 +21,13 @@ MAX_MANAGER = 128
 # what no manager owns: the identity and bookkeeping fields (upstream's stripped set)
 _STRIPPED_META = ("name", "namespace", "creationTimestamp", "selfLink", "uid", "clusterName", "generation",
                   "managedFields", "resourceVersion")
-# the struct fields (not pointers) of each kind: upstream compares a create with the kind's empty object,
-# where they are already there, so a create does not own them themselves (only what is inside them)
-_EMPTY_OBJECT = {"pods": ("spec", "status"), "services": ("spec", "status"), "namespaces": ("spec", "status"),
-                 "events": ("involvedObject", "source"), "rolebindings": ("roleRef",),
-                 "clusterrolebindings": ("roleRef",)}
+# the kinds' empty objects as upstream serialises them (struct fields as {}, fields without omitempty as
+# their zero value): a create is compared with it, so it does not own what is already there
+_EMPTY_OBJECT = {"pods": {"spec": {"containers": None}, "status": {}}, "services": {"spec": {}, "status": {}},
+                 "namespaces": {"spec": {}, "status": {}},
+                 "events": {"involvedObject": {}, "source": {}, "firstTimestamp": None, "lastTimestamp": None,
+                            "eventTime": None, "reportingComponent": "", "reportingInstance": ""},
+                 "rolebindings": {"roleRef": {}}, "clusterrolebindings": {"roleRef": {}}}
 # the status of kinds with a status subresource is reset on writes to the main resource, so never owned there
 STATUS_RESET = (NAMESPACES, PODS, SERVICES)
 
@@ -116,10 +118,9 @@ def tracked(resource: Resource, obj: dict | None) -> dict:
     if not obj:
         return {}
     out = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
-    if isinstance(out.get("metadata"), dict):
-        out["metadata"] = {k: v for k, v in out["metadata"].items() if k not in _STRIPPED_META}
-        if not out["metadata"]:
-            del out["metadata"]             # metadata itself is never owned
+    meta = out.get("metadata")
+    # metadata is in every object, the kind's empty one too, so it is never owned itself
+    out["metadata"] = {k: v for k, v in meta.items() if k not in _STRIPPED_META} if isinstance(meta, dict) else {}
     if resource in STATUS_RESET:
         out.pop("status", None)
     return out
@@ -127,8 +128,10 @@ def tracked(resource: Resource, obj: dict | None) -> dict:
 
 def empty(resource: Resource) -> dict:
     """The kind's empty object, as ownership sees it."""
-    fields = ("metadata",) + _EMPTY_OBJECT.get(resource.plural, ())
-    return {name: {} for name in fields if name != "status" or resource not in STATUS_RESET}
+    fields = copy.deepcopy(_EMPTY_OBJECT.get(resource.plural, {}))
+    if resource in STATUS_RESET:
+        fields.pop("status", None)
+    return {"metadata": {}, **fields}
 
 
 def stamp(resource: Resource, entries: list[Entry], obj: dict) -> None:
