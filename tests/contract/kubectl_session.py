@@ -437,8 +437,19 @@ def steps() -> list[tuple[str, list[str], str | None]]:
          SETTINGS.replace("name: settings", "name: settings-2")),
         ("managed fields of kubectl create", n + ["get", "sa", "other", "rolebinding", "app-view", "-o", "yaml",
                                                   "--show-managed-fields"], None),
-        ("managed fields of a pod", n + ["get", "pod", "quiet", "-o", "jsonpath={.metadata.managedFields[*].manager} "
-                                         "{.metadata.managedFields[*].operation}"], None),
+        ("managed fields of a pod", n + ["get", "pod", "quiet", "-o", "jsonpath={.metadata.managedFields}"], None),
+        ("managed fields of an event", n + ["get", "event", "app.hello", "-o", "jsonpath={.metadata.managedFields}"],
+         None),
+        ("create a plain configmap", n + ["create", "configmap", "plain", "--from-literal=a=b"], None),
+        ("label it", n + ["label", "configmap", "plain", "x=y"], None),
+        ("annotate it", n + ["annotate", "configmap", "plain", "note=n"], None),
+        ("merge-patch it", n + ["patch", "configmap", "plain", "--type=merge", "-p", '{"data":{"b":"c","a":null}}'],
+         None),
+        # by manager: entries written within the same second are listed by name, so their order depends on timing
+        ("managed fields of each kubectl verb", n + ["get", "configmap", "plain", "-o", "jsonpath=" + " ".join(
+            f'{{.metadata.managedFields[?(@.manager=="kubectl-{verb}")].fieldsV1}}'
+            for verb in ("create", "label", "annotate", "patch"))], None),
+        ("managed fields of a service", n + ["get", "svc", "web", "-o", "jsonpath={.metadata.managedFields}"], None),
         ("bootstrap clusterrolebindings", ["get", "clusterrolebindings", "-l",
                                            "kubernetes.io/bootstrapping=rbac-defaults", "-o", "name"], None),
     ]
