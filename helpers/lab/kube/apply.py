@@ -120,11 +120,7 @@ def applied(resource: Resource, live: dict | None, config: dict, manager: str, f
     config = dict(config)
     if resource in STATUS_RESET:
         config.pop("status", None)
-    entries = current({}, live)
-    if live is not None and not entries:
-        # an object no manager has written yet: everything in it belongs to a placeholder manager
-        entries = [Entry(BEFORE_FIRST_APPLY, UPDATE, resource.api_version,
-                         fieldsets.compare(empty(resource), tracked(resource, live), node).added)]
+    entries = _entries(resource, live)
     mine = next((e for e in entries if e.key == (manager, APPLY, "", "")), None)
     last = mine.fields if mine else {}
     wanted = fieldsets.owned(tracked(resource, config), node)
@@ -148,10 +144,7 @@ def applied(resource: Resource, live: dict | None, config: dict, manager: str, f
         conflicts += [(entry, path) for path in fieldsets.members(fieldsets.intersection(entry.fields, changed))]
     if conflicts and not force and manager == KUBECTL and live is not None:
         allowed = _last_applied_allowed(resource, live)
-        if allowed:
-            left = [(e, p) for e, p in conflicts if not fieldsets.intersection(_path_set(p), allowed)]
-            force = not left
-            conflicts = left or conflicts
+        conflicts = [(e, p) for e, p in conflicts if not fieldsets.intersection(_path_set(p), allowed)]
     if conflicts and not force:
         raise conflict_error(conflicts)
     for entry in others:
@@ -165,6 +158,15 @@ def applied(resource: Resource, live: dict | None, config: dict, manager: str, f
         merged["metadata"]["annotations"][LAST_APPLIED] = _last_applied(config)
     stamp(resource, entries, merged)
     return merged
+
+
+def _entries(resource: Resource, live: dict | None) -> list[Entry]:
+    entries = current({}, live)
+    if live is not None and not entries:
+        # an object no manager has written yet: everything in it belongs to a placeholder manager
+        entries = [Entry(BEFORE_FIRST_APPLY, UPDATE, resource.api_version,
+                         fieldsets.compare(empty(resource), tracked(resource, live), fieldsets.of(resource)).added)]
+    return entries
 
 
 def _path_set(path: list[str]) -> dict:
