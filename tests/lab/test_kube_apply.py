@@ -147,6 +147,22 @@ def test_entries_sort_apply_first_then_by_time_and_manager():
     assert [e["manager"] for e in managedfields.encode(entries)] == ["a", "b", "z"]
 
 
+def test_more_than_ten_update_managers_merge_the_oldest_into_ancient_changes():
+    obj = cm({"k0": "v"})
+    managedfields.record_update(CONFIGMAPS, None, obj, "m00", NOW)
+    for i in range(1, 12):
+        new = json.loads(json.dumps(obj))
+        new["data"][f"k{i}"] = "v"
+        managedfields.record_update(CONFIGMAPS, obj, new, f"m{i:02}", NOW + i)
+        obj = new
+    managers = [e["manager"] for e in obj["metadata"]["managedFields"]]
+    assert len(managers) == 10 and managers[0] == "ancient-changes" and managers[1:] == [f"m{i:02}" for i in
+                                                                                          range(3, 12)]
+    ancient = obj["metadata"]["managedFields"][0]
+    assert ancient["fieldsV1"] == {"f:data": {".": {}, "f:k0": {}, "f:k1": {}, "f:k2": {}}}
+    assert ancient["time"] == managedfields.rfc3339(NOW + 2)
+
+
 @pytest.mark.parametrize("user_agent, manager", [
     ("kubectl/v1.32.4 (linux/amd64) kubernetes/4cb5f07", "kubectl"),
     ("OpenAPI-Generator/31.0.0/python", "OpenAPI-Generator"),

@@ -17,6 +17,8 @@ from .store import rfc3339
 
 APPLY, UPDATE = "Apply", "Update"
 MAX_MANAGER = 128
+MAX_UPDATE_MANAGERS = 10
+ANCIENT = "ancient-changes"
 
 # what no manager owns: the identity and bookkeeping fields (upstream's stripped set)
 _STRIPPED_META = ("name", "namespace", "creationTimestamp", "selfLink", "uid", "clusterName", "generation",
@@ -134,7 +136,34 @@ def empty(resource: Resource) -> dict:
     return {"metadata": {}, **fields}
 
 
+def _cap(entries: list[Entry]) -> list[Entry]:
+    """At most MAX_UPDATE_MANAGERS update entries: the oldest are merged, per apiVersion, into one
+    `ancient-changes` entry (the time of the newest merged), as upstream caps them."""
+    updaters = sorted((e for e in entries if e.operation == UPDATE and e.fields),
+                      key=lambda e: (e.time or "", e.sort_key()))
+    if len(updaters) <= MAX_UPDATE_MANAGERS:
+        return entries
+    firsts: dict[str, Entry] = {}
+    kept, length = list(entries), len(updaters)
+    for entry in updaters:
+        if length <= MAX_UPDATE_MANAGERS:
+            break
+        first = firsts.get(entry.api_version)
+        if first is None:
+            firsts[entry.api_version] = entry
+            continue
+        bucket = next((e for e in kept if e.key == (ANCIENT, UPDATE, entry.api_version, "")), None)
+        if bucket is None:
+            first.manager, first.subresource = ANCIENT, ""
+            bucket = first
+        bucket.fields, bucket.time = fieldsets.union(entry.fields, bucket.fields), entry.time
+        kept.remove(entry)
+        length -= 1
+    return kept
+
+
 def stamp(resource: Resource, entries: list[Entry], obj: dict) -> None:
+    entries = _cap(entries)
     obj.setdefault("metadata", {})["managedFields"] = encode(entries)
     if not obj["metadata"]["managedFields"]:
         del obj["metadata"]["managedFields"]
