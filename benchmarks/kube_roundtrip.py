@@ -12,6 +12,7 @@ Aims (not asserted): cold start < 1.5 s, round trip < 10 ms median on 2 cores.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import ssl
@@ -27,6 +28,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from helpers import lab as lab_runtime  # noqa: E402
 from helpers.config import Settings  # noqa: E402
+
+
+@contextlib.contextmanager
+def emulator_lab():
+    """A fresh emulator lab in a temporary directory, for the length of the block; its LabInfo."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings.load(target="lab", lab_dir=tmp, kube="emulator")
+        info = lab_runtime.up(settings)
+        try:
+            yield info
+        finally:
+            lab_runtime.down(settings)
 
 
 def cold_starts(count: int) -> list[float]:
@@ -58,8 +71,9 @@ class Conn:
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json",
                         "Accept": "application/json"}
 
-    def call(self, method: str, path: str, body: dict | None = None) -> dict:
-        self.conn.request(method, path, json.dumps(body) if body is not None else None, self.headers)
+    def call(self, method: str, path: str, body: dict | None = None, content_type: str = "application/json") -> dict:
+        self.conn.request(method, path, json.dumps(body) if body is not None else None,
+                          dict(self.headers, **{"Content-Type": content_type}))
         response = self.conn.getresponse()
         data = response.read()
         if response.status >= 300:
@@ -120,13 +134,8 @@ def main() -> None:
     args = parser.parse_args()
 
     starts, floor_starts = cold_starts(args.starts), import_floor(args.starts)
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings.load(target="lab", lab_dir=tmp, kube="emulator")
-        info = lab_runtime.up(settings)
-        try:
-            floor, rt = roundtrips(info, args.rounds)
-        finally:
-            lab_runtime.down(settings)
+    with emulator_lab() as info:
+        floor, rt = roundtrips(info, args.rounds)
 
     def ms(values: list[float]) -> float:
         return statistics.median(values) * 1000

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["kube_roundtrip.py", "kube_watch.py", "lab_startup.py", "akeyless_throughput.py", "eso_sync.py",
+ORDER = ["kube_roundtrip.py", "kube_watch.py", "kube_apply.py", "lab_startup.py", "akeyless_throughput.py", "eso_sync.py",
          "workshop_concurrency.py"]
 
 

@@ -210,6 +210,18 @@ def scenarios(p: RawProbe) -> dict[str, tuple]:
     for suffix in ("==", "!!==", "="):
         out[f"bearer token with {suffix} appended"] = _status(p.send("GET", "/api/v1/namespaces", token=token + suffix))
         out[f"tokenreview of a token with {suffix} appended"] = normalise(p.review(token + suffix)[1].get("status"))
+    applied = f"{cms}/applied?fieldManager=guards"
+    apply_type = {"Content-Type": "application/apply-patch+yaml"}
+    out["apply nested 10,001 deep"] = _status(p.send("PATCH", applied, cm("applied", x=0).replace(
+        b"0}", b"[" * 10001 + b"]" * 10001 + b"}"), headers=apply_type))[:2]
+    out["apply body over 3 MiB"] = _status(p.send("PATCH", applied, cm("applied", data={"k": "x" * (3 * 1024 * 1024)}),
+                                                  headers=apply_type))
+    out["apply yaml alias bomb"] = _status(p.send("PATCH", applied, bomb.replace(
+        b"authorization.k8s.io/v1\nkind: SelfSubjectAccessReview", b"v1\nkind: ConfigMap"), headers=apply_type))
+    out["apply of binary garbage"] = _status(p.send("PATCH", applied, b"\xff\xfe\x00garbage", headers=apply_type))
+    out["apply declared gzip"] = _status(p.send("PATCH", applied, gzip.compress(cm("applied")),
+                                                headers={**apply_type, "Content-Encoding": "gzip"}))[:2]
+    out["nothing stored by the hostile applies"] = _status(p.send("GET", f"{cms}/applied"))
     p.call("POST", cms, json.loads(cm("patched", data={"a": "1"})))
     out["json patch with a non-ASCII digit"] = _status(p.send(
         "PATCH", f"{cms}/patched", '[{"op":"add","path":"/metadata/finalizers","value":["a"]},'
@@ -262,6 +274,12 @@ SCENARIOS = (
     'tokenreview of a token with !!== appended',
     'bearer token with = appended',
     'tokenreview of a token with = appended',
+    'apply nested 10,001 deep',
+    'apply body over 3 MiB',
+    'apply yaml alias bomb',
+    'apply of binary garbage',
+    'apply declared gzip',
+    'nothing stored by the hostile applies',
     'json patch with a non-ASCII digit',
 )
 

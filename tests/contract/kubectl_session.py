@@ -142,6 +142,52 @@ metadata:
 automountServiceAccountTokens: false
 """)
 
+SETTINGS = _yaml(f"""
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+  namespace: {NS}
+  labels:
+    app: web
+data:
+  mode: blue
+  size: small
+""")
+SETTINGS_GREEN = SETTINGS.replace("blue", "green")
+SETTINGS_DROPPED = SETTINGS_GREEN.replace("  size: small\n", "")
+
+BUILDER = _yaml(f"""
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: builder
+  namespace: {NS}
+""")
+BUILDER_LABELLED = BUILDER.replace("  namespace: kse", "  namespace: kse\n  labels:\n    team: ci")
+
+CREDS_APPLIED = _yaml(f"""
+apiVersion: v1
+kind: Secret
+metadata:
+  name: creds
+  namespace: {NS}
+stringData:
+  a: changed
+""")
+
+READER_ROLE = _yaml(f"""
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: applied-reader
+  namespace: {NS}
+rules:
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get]
+""")
+
 
 def _review(step: str):
     """stdin for `kubectl create -f -`: a TokenReview of the token an earlier step printed."""
@@ -355,6 +401,55 @@ def steps() -> list[tuple[str, list[str], str | None]]:
         ("apply --server-side", ["apply", "--server-side", "-f", "-"], SA_LABELLED.replace("payments", "ledger")),
         ("apply --server-side with a conflict", ["apply", "--server-side", "--field-manager=other", "-f", "-"],
          SA_LABELLED.replace("payments", "audit")),
+        ("apply --server-side a configmap", ["apply", "--server-side", "-f", "-"], SETTINGS),
+        ("the applier's managed fields", n + ["get", "cm", "settings", "-o", "yaml", "--show-managed-fields"], None),
+        ("apply --server-side a changed field", ["apply", "--server-side", "-f", "-"], SETTINGS_GREEN),
+        ("apply --server-side with a field dropped", ["apply", "--server-side", "-f", "-"], SETTINGS_DROPPED),
+        ("the dropped field is gone", n + ["get", "cm", "settings", "-o", "jsonpath={.data}"], None),
+        ("label a field the applier owns", n + ["label", "cm", "settings", "app=api", "--overwrite"], None),
+        ("apply --server-side conflicts with kubectl-label", ["apply", "--server-side", "-f", "-"], SETTINGS_DROPPED),
+        ("apply --server-side --force-conflicts", ["apply", "--server-side", "--force-conflicts", "-f", "-"],
+         SETTINGS_DROPPED),
+        ("managed fields after forcing", n + ["get", "cm", "settings", "-o", "yaml", "--show-managed-fields"], None),
+        ("apply --server-side as another manager", ["apply", "--server-side", "--field-manager=deployer", "-f", "-"],
+         SETTINGS_DROPPED.replace("green", "red")),
+        ("apply --server-side --dry-run=server", ["apply", "--server-side", "--dry-run=server", "--force-conflicts",
+                                                  "--field-manager=deployer", "-f", "-"],
+         SETTINGS_DROPPED.replace("green", "red")),
+        ("the dry-run apply stored nothing", n + ["get", "cm", "settings", "-o", "yaml", "--show-managed-fields"],
+         None),
+        ("client-side apply of a serviceaccount", ["apply", "-f", "-"], BUILDER),
+        ("its managed fields", n + ["get", "sa", "builder", "-o", "yaml", "--show-managed-fields"], None),
+        ("apply --server-side over a client-side apply", ["apply", "--server-side", "-f", "-"], BUILDER_LABELLED),
+        ("managed fields after the upgrade", n + ["get", "sa", "builder", "-o", "yaml", "--show-managed-fields"],
+         None),
+        ("apply --server-side a secret's stringData", ["apply", "--server-side", "-f", "-"], CREDS_APPLIED),
+        ("the secret's managed fields", n + ["get", "secret", "creds", "-o", "yaml", "--show-managed-fields"], None),
+        ("apply --server-side a role", ["apply", "--server-side", "-f", "-"], READER_ROLE),
+        ("apply --server-side a role's rules as another manager", ["apply", "--server-side", "--field-manager=helm",
+                                                                   "-f", "-"], READER_ROLE.replace("[get]", "[get, list]")),
+        ("json patch of the applied rules", n + ["patch", "role", "applied-reader", "--type=json", "-p",
+                                                 '[{"op":"add","path":"/rules/0/verbs/-","value":"watch"}]'], None),
+        ("the role's managed fields", n + ["get", "role", "applied-reader", "-o", "yaml", "--show-managed-fields"], None),
+        ("apply --server-side with a typo", ["apply", "--server-side", "-f", "-"],
+         SA_TYPO.replace("name: typo", "name: typo3").replace("automountServiceAccountTokens: false\n", "")),
+        ("apply --server-side with a name the URL does not have", ["apply", "--server-side", "-f", "-"],
+         SETTINGS.replace("name: settings", "name: settings-2")),
+        ("managed fields of kubectl create", n + ["get", "sa", "other", "rolebinding", "app-view", "-o", "yaml",
+                                                  "--show-managed-fields"], None),
+        ("managed fields of a pod", n + ["get", "pod", "quiet", "-o", "jsonpath={.metadata.managedFields}"], None),
+        ("managed fields of an event", n + ["get", "event", "app.hello", "-o", "jsonpath={.metadata.managedFields}"],
+         None),
+        ("create a plain configmap", n + ["create", "configmap", "plain", "--from-literal=a=b"], None),
+        ("label it", n + ["label", "configmap", "plain", "x=y"], None),
+        ("annotate it", n + ["annotate", "configmap", "plain", "note=n"], None),
+        ("merge-patch it", n + ["patch", "configmap", "plain", "--type=merge", "-p", '{"data":{"b":"c","a":null}}'],
+         None),
+        # by manager: entries written within the same second are listed by name, so their order depends on timing
+        ("managed fields of each kubectl verb", n + ["get", "configmap", "plain", "-o", "jsonpath=" + " ".join(
+            f'{{.metadata.managedFields[?(@.manager=="kubectl-{verb}")].fieldsV1}}'
+            for verb in ("create", "label", "annotate", "patch"))], None),
+        ("managed fields of a service", n + ["get", "svc", "web", "-o", "jsonpath={.metadata.managedFields}"], None),
         ("bootstrap clusterrolebindings", ["get", "clusterrolebindings", "-l",
                                            "kubernetes.io/bootstrapping=rbac-defaults", "-o", "name"], None),
     ]

@@ -61,11 +61,14 @@ class Probe:
         self.ssl = ssl.create_default_context(cafile=str(self.dir / "ca.crt"))
 
     def call(self, method: str, path: str, body=None, token: str | None = "admin",
-             accept: str = "application/json") -> tuple[int, object]:
-        headers = {"Accept": accept, "Content-Type": "application/json"}
+             accept: str = "application/json", content_type: str = "application/json") -> tuple[int, object]:
+        """`body`: an object sent as JSON, or str/bytes sent as they are."""
+        headers = {"Accept": accept, "Content-Type": content_type}
         if token:
             headers["Authorization"] = f"Bearer {self.admin if token == 'admin' else token}"
-        data = json.dumps(body).encode() if body is not None else None
+        if isinstance(body, str):
+            body = body.encode()
+        data = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, context=self.ssl, timeout=10) as response:
@@ -260,10 +263,120 @@ def scenarios(p: Probe) -> dict[str, tuple[int, object]]:
     record("dry-run bad value", p.call("POST", f"/api/v1/namespaces/{NS}/configmaps?dryRun=Maybe",
                                        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dry"}}))
     record("after the dry runs", p.call("GET", f"/api/v1/namespaces/{NS}/serviceaccounts/app"))
+    out.update(apply_scenarios(p))
     record("namespace delete", p.call("DELETE", f"/api/v1/namespaces/{NS}"))
     status, after = p.call("GET", f"/api/v1/namespaces/{NS}")
     out["namespace right after delete"] = (status, normalise(after.get("status", after))
                                            if isinstance(after, dict) else after)
+    return out
+
+
+APPLY = "application/apply-patch+yaml"
+
+
+def managed_fields(answer) -> tuple[int, object]:
+    """An answer's managedFields as (manager, operation, fieldsV1, has a time), or the error it was."""
+    status, body = answer
+    if isinstance(body, dict) and body.get("reason") == "Conflict" and "causes" in body.get("details", {}):
+        # upstream lists an apply's conflicts in Go map order, which changes from run to run
+        body["details"]["causes"].sort(key=lambda cause: (cause["message"], cause["field"]))
+    if not isinstance(body, dict) or body.get("kind") == "Status":
+        return status, normalise(body)
+    return status, [(e["manager"], e["operation"], e.get("subresource"), e["fieldsV1"], "time" in e)
+                    for e in body["metadata"].get("managedFields", [])]
+
+
+def apply_scenarios(p: Probe) -> dict[str, tuple[int, object]]:
+    """Server-side apply as raw requests: ownership after each write, conflicts, and malformed applies."""
+    out: dict[str, tuple[int, object]] = {}
+    cms = f"/api/v1/namespaces/{NS}/configmaps"
+
+    def cm(name: str = "applied", **fields) -> str:
+        meta = {"name": name, **fields.pop("meta", {})}
+        return json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, **fields})
+
+    def apply(path: str, body, manager: str | None = "alice", query: str = "", content_type: str = APPLY):
+        sep = "&" if "?" in path else "?"
+        args = "&".join(a for a in (f"fieldManager={manager}" if manager else "", query) if a)
+        return p.call("PATCH", path + (sep + args if args else ""), body, content_type=content_type)
+
+    target = f"{cms}/applied"
+    first = apply(target, cm(data={"a": "1", "b": "2"}, meta={"labels": {"x": "1"}}))
+    out["apply creates"] = (first[0], normalise(first[1]))
+    out["apply creates: managed fields"] = managed_fields(first)
+    out["apply co-owning a value"] = managed_fields(apply(target, cm(data={"a": "1"}), "bob"))
+    out["apply dropping fields"] = managed_fields(apply(target, cm(data={"c": "3"})))
+    out["apply dropping fields: the object"] = (0, normalise(p.call("GET", target)[1].get("data")))
+    out["apply conflict"] = managed_fields(apply(target, cm(data={"a": "1", "c": "9"}), "bob"))
+    out["apply conflicts with two managers"] = managed_fields(
+        apply(target, cm(data={"a": "2", "c": "9"}), "carol"))
+    out["apply forced"] = managed_fields(apply(target, cm(data={"a": "1", "c": "9"}), "bob", "force=true"))
+    out["merge patch after apply"] = managed_fields(apply(target, json.dumps({"data": {"d": "4", "c": "10"}}), None,
+                                                          content_type="application/merge-patch+json"))
+    current = p.call("GET", target)[1]
+    out["update after apply"] = managed_fields(p.call("PUT", f"{target}?fieldManager=putter",
+                                                      dict(current, data={"a": "1", "e": "5"})))
+    out["apply dry run"] = managed_fields(apply(target, cm(data={"z": "1"}), "dave", "dryRun=All"))
+    out["after the dry-run apply"] = managed_fields(p.call("GET", target))
+    out["apply dry run of a new object"] = managed_fields(apply(f"{cms}/dry", cm("dry", data={"z": "1"}), "dave",
+                                                                "dryRun=All"))
+    out["the dry-run applied object"] = managed_fields(p.call("GET", f"{cms}/dry"))
+    malformed = {
+        "apply without fieldManager": (cm(), None, ""),
+        "apply of a YAML list": ("- a\n- b\n", "x", ""),
+        "apply of a JSON number": ("42", "x", ""),
+        "apply of an empty body": ("", "x", ""),
+        "apply with another name": (cm("other"), "x", ""),
+        "apply of another kind": (json.dumps({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "applied"}}),
+                                  "x", ""),
+        "apply without a kind": (json.dumps({"apiVersion": "v1", "metadata": {"name": "applied"}}), "x", ""),
+        "apply of another version": (json.dumps({"apiVersion": "v2", "kind": "ConfigMap"}), "x", ""),
+        "apply with a stale resourceVersion": (cm(meta={"resourceVersion": "1"}), "x", ""),
+        "apply with managedFields": (cm(meta={"managedFields": [{"manager": "evil", "operation": "Apply"}]}), "x", ""),
+        "apply with a 200-byte fieldManager": (cm(), "m" * 200, ""),
+        "apply with an unknown field": (cm(dta={}), "x", "fieldValidation=Strict"),
+        "apply with a wrong type": (cm(data={"a": 1}), "x", ""),
+        "apply with a bad fieldValidation": (cm(), "x", "fieldValidation=Loud"),
+    }
+    for name, (body, manager, query) in malformed.items():
+        out[name] = managed_fields(apply(target, body, manager, query))
+    out["apply as apply-patch+json"] = managed_fields(apply(target, cm(), content_type="application/apply-patch+json"))
+    out["force on a merge patch"] = managed_fields(apply(target, "{}", None, "force=true",
+                                                         "application/merge-patch+json"))
+    out["a merge patch with a 200-byte fieldManager"] = managed_fields(
+        apply(target, "{}", "m" * 200, content_type="application/merge-patch+json"))
+    out["apply in a missing namespace"] = managed_fields(apply("/api/v1/namespaces/nope/configmaps/applied", cm()))
+    out["after the malformed applies"] = managed_fields(p.call("GET", target))
+
+    roles = f"/apis/rbac.authorization.k8s.io/v1/namespaces/{NS}/roles/applied"
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "applied"},
+            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]}]}
+    out["apply a role"] = managed_fields(apply(roles, json.dumps(role)))
+    role["rules"][0]["verbs"] = ["list"]
+    out["apply a role's atomic rules as another manager"] = managed_fields(apply(roles, json.dumps(role), "bob"))
+    services = f"/api/v1/namespaces/{NS}/services/applied"
+
+    def service(*ports) -> str:
+        return json.dumps({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "applied"},
+                           "spec": {"selector": {"app": "x"}, "ports": [{"port": n, "name": name} for n, name in ports]}})
+    out["apply a service"] = managed_fields(apply(services, service((80, "http"))))
+    out["apply another port of the service"] = managed_fields(apply(services, service((443, "https")), "bob"))
+    out["apply a port another manager owns"] = managed_fields(apply(services, service((443, "https"), (80, "web")),
+                                                                    "bob"))
+    accounts = f"/api/v1/namespaces/{NS}/serviceaccounts/applied"
+    account = {"apiVersion": "v1", "kind": "ServiceAccount",
+               "metadata": {"name": "applied", "finalizers": ["example.com/keep"]},
+               "secrets": [{"name": "one"}], "imagePullSecrets": [{"name": "pull"}]}
+    out["apply a serviceaccount"] = managed_fields(apply(accounts, json.dumps(account)))
+    account["secrets"] = [{"name": "one", "namespace": NS}]
+    out["apply an atomic list item another manager owns"] = managed_fields(apply(accounts, json.dumps(account), "bob"))
+    out["apply without the fields it applied before"] = managed_fields(
+        apply(accounts, json.dumps({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "applied"}})))
+    secrets = f"/api/v1/namespaces/{NS}/secrets/applied"
+    out["apply a secret's stringData"] = managed_fields(apply(secrets, json.dumps(
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "applied"}, "stringData": {"p": "x"}})))
+    out["apply a secret's data"] = managed_fields(apply(secrets, json.dumps(
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "applied"}, "data": {"q": "eA=="}})))
     return out
 
 

@@ -39,10 +39,10 @@ EMULATOR_GAPS: dict[str, str] = {
     "explain serviceaccount": _CLIENT_DOCS,
     "explain tokenrequest spec": _CLIENT_DOCS,
     "explain --recursive": _CLIENT_DOCS,
-    "apply --server-side": "no server-side apply yet (contract diff D7): the emulator answers 415 to "
-                           "application/apply-patch+yaml",
-    "apply --server-side with a conflict": "no server-side apply yet (contract diff D7), so no field-manager "
-                                           "conflicts either",
+    "apply --server-side with a typo": "upstream answers an applied configuration with an unknown field 500 "
+                                       "(kubectl: `Error from server: failed to create typed patch object ...`); "
+                                       "the emulator never answers 5xx, so kubectl says `Error from server "
+                                       "(BadRequest): ` before the same message",
     "apply a pod change that is not allowed": "upstream appends a diff of its internal PodSpec struct (Go field "
                                               "names) to the Forbidden message; the emulator gives the message only",
     "create a tokenreview with a typo": (

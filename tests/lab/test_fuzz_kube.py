@@ -73,7 +73,7 @@ def _bases(client, token: str) -> list[tuple[str, str, object, str]]:
     ref = V1RoleRef(api_group=RBAC, kind="ClusterRole", name="view")
     subject = RbacV1Subject(kind="ServiceAccount", name="fz-sa", namespace=NS)
     attrs = V1ResourceAttributes(namespace=NS, verb="get", resource="secrets", name="fz-secret")
-    json_type, merge = "application/json", "application/merge-patch+json"
+    json_type, merge, apply = "application/json", "application/merge-patch+json", "application/apply-patch+yaml"
     return [
         ("POST", "/api/v1/namespaces", s(V1Namespace(api_version="v1", kind="Namespace", metadata=meta)), json_type),
         ("POST", f"{core}/serviceaccounts", s(V1ServiceAccount(api_version="v1", kind="ServiceAccount", metadata=meta,
@@ -93,8 +93,22 @@ def _bases(client, token: str) -> list[tuple[str, str, object, str]]:
                                                {"op": "test", "path": "/data/a", "value": "b"},
                                                {"op": "move", "from": "/data/z", "path": "/data/w"}],
          "application/json-patch+json"),
-        ("PATCH", f"{core}/configmaps/fz-cm", {"apiVersion": "v1", "kind": "ConfigMap"},
-         "application/apply-patch+yaml"),
+        ("PATCH", f"{core}/configmaps/fz-cm", {"apiVersion": "v1", "kind": "ConfigMap"}, apply),
+        # server-side apply with a field manager: merged, pruned and checked for conflicts (force or not)
+        ("PATCH", f"{core}/configmaps/fz-cm?fieldManager=fuzz", s(V1ConfigMap(
+            api_version="v1", kind="ConfigMap", metadata=V1ObjectMeta(name="fz-cm", labels={"l": "v"},
+                                                                      finalizers=["fuzz.io/x"]),
+            data={"a": "b", "c": "d"})), apply),
+        ("PATCH", f"{core}/configmaps/fz-cm?fieldManager=other&force=true", {
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "fz-cm"}, "data": {"a": "z"}}, apply),
+        ("PATCH", f"{core}/serviceaccounts/fz-sa?fieldManager=fuzz&dryRun=All", s(V1ServiceAccount(
+            api_version="v1", kind="ServiceAccount", metadata=V1ObjectMeta(name="fz-sa"),
+            secrets=[{"name": "one"}], image_pull_secrets=[{"name": "pull"}])), apply),
+        ("PATCH", f"{rbac}/namespaces/{NS}/roles/fz-role?fieldManager=fuzz", s(V1Role(
+            api_version=f"{RBAC}/v1", kind="Role", metadata=V1ObjectMeta(name="fz-role"), rules=[rule])), apply),
+        ("PATCH", f"{core}/services/fz-svc?fieldManager=fuzz", {
+            "apiVersion": "v1", "kind": "Service", "metadata": {"name": "fz-svc"},
+            "spec": {"selector": {"app": "x"}, "ports": [{"port": 80, "name": "http"}, {"port": 443}]}}, apply),
         ("POST", f"{core}/serviceaccounts/fz-sa/token", s(AuthenticationV1TokenRequest(
             api_version="authentication.k8s.io/v1", kind="TokenRequest", spec=V1TokenRequestSpec(
                 audiences=["akeyless"], expiration_seconds=600, bound_object_ref=V1BoundObjectReference(

@@ -29,6 +29,8 @@ EXPECTED = {
     "Infinity in a body": 400, "stringData with a lone surrogate": 201, "tokenreview of a lone surrogate": 201,
     "non-ASCII Authorization": 401, "bearer token with == appended": 401, "bearer token with !!== appended": 401,
     "bearer token with = appended": 401, "json patch with a non-ASCII digit": 422,
+    "apply nested 10,001 deep": 400, "apply body over 3 MiB": 413, "apply yaml alias bomb": 400,
+    "apply of binary garbage": 400, "apply declared gzip": 400, "nothing stored by the hostile applies": 404,
 }
 
 

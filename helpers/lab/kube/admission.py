@@ -12,6 +12,8 @@ def admit(store: Store, resource: Resource, obj: dict, old: dict | None, namespa
         others = [s for s in store.iter(SERVICES)
                   if (s["metadata"]["namespace"], s["metadata"]["name"]) != (namespace, obj["metadata"]["name"])]
         services.allocate(obj, others, old)
+    if resource is PODS:
+        pods.admit_defaults(obj)
     if resource is PODS and old is None:
         pods.new_status(obj)
         name = obj["spec"].get("serviceAccountName") or "default"

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from .. import errorlog
-from . import bootstrap, decoding, discovery, openapi, options, patch, services, status, watch
+from . import (apply, bootstrap, decoding, discovery, managedfields, openapi, options, patch, services, status,
+               watch)
 from .fieldvalidation import FieldCheck
 from .authn import Authenticator, impersonate
 from .authz import Attributes, Authorizer, User
@@ -113,9 +114,13 @@ class KubeAPI:
         wanted = services.kubernetes_service(port)
         current = self.store.peek(SERVICES, "default", "kubernetes")
         if current is None:
+            managedfields.record_update(SERVICES, None, wanted, bootstrap.MANAGER, self.store.now(),
+                                        services.ALLOCATED)
             self.store.create(SERVICES, "default", wanted)
         elif current["spec"] != wanted["spec"]:
-            self.store.update(SERVICES, "default", "kubernetes", dict(current, spec=wanted["spec"]))
+            changed = dict(current, spec=wanted["spec"])
+            managedfields.record_update(SERVICES, current, changed, bootstrap.MANAGER, self.store.now())
+            self.store.update(SERVICES, "default", "kubernetes", changed)
         self._service_port = port
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -254,15 +259,25 @@ class KubeAPI:
                 return _json(table(resource, [obj], self.store.resource_version, self.ctx.clock.now(),
                                    self.registry.printable(resource)))
             return _json(obj)
+        user_agent = request.headers.get("User-Agent", "")
         if verb == "create":
             check = FieldCheck(request.query, verb)
+            manager = options.field_manager(request.query, verb, user_agent)
             body = check.body(resource, await _body(request, resource.kind))
-            return _warned(_json(self.registry.create(resource, ns, body, dry, self._escalation(user, resource, ns)),
-                                 201), check)
+            return _warned(_json(self.registry.create(resource, ns, body, dry, self._escalation(user, resource, ns),
+                                                      manager), 201), check)
+        content_type = request.headers.get("Content-Type", "")
+        if verb == "patch" and patch.media_type(content_type) == patch.APPLY:
+            FieldCheck(request.query, verb)
+            manager = options.field_manager(request.query, verb, user_agent, applying=True)
+            config = apply.decode(await decoding.read(request))
+            obj, created = self.registry.apply(resource, ns, target.name, config, manager,
+                                               options.force(request.query), dry, self._escalation(user, resource, ns))
+            return _json(obj, 201 if created else 200)
         if verb in ("update", "patch"):
             check = FieldCheck(request.query, verb)
+            manager = options.field_manager(request.query, verb, user_agent)
             body = await _body(request, resource.kind)
-            content_type = request.headers.get("Content-Type", "")
             if verb == "patch":
                 def change(current):
                     patched = check.patched(resource, patch.apply(content_type, current, body), content_type, body)
@@ -271,7 +286,7 @@ class KubeAPI:
                 def change(_current):
                     return check.body(resource, body)
             return _warned(_json(self.registry.update(resource, ns, target.name, change, dry,
-                                                      self._escalation(user, resource, ns))), check)
+                                                      self._escalation(user, resource, ns), manager)), check)
         if verb == "delete":
             return self._deleted(resource, self.registry.delete(resource, ns, target.name, dry))
         if verb == "deletecollection" and resource is not NAMESPACES:

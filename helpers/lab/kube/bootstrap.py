@@ -6,7 +6,10 @@ alone. Aggregated roles (view, edit, admin) carry the rules relevant to the kind
 """
 from __future__ import annotations
 
+from . import managedfields
 from .resources import AUTHN, AUTHZ, CLUSTERROLEBINDINGS, CLUSTERROLES, NAMESPACES, RBAC
+
+MANAGER = "kube-apiserver"      # the field manager of what the API server writes for itself
 
 NAMESPACE_NAMES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
@@ -65,18 +68,22 @@ _AUTOUPDATE = {"rbac.authorization.kubernetes.io/autoupdate": "true"}
 
 
 def ensure(store) -> None:
+    def create(resource, obj: dict, *server_set: str) -> None:
+        managedfields.record_update(resource, None, obj, MANAGER, store.now(), server_set)
+        store.create(resource, "", obj)
+
     for name in NAMESPACE_NAMES:
         if store.peek(NAMESPACES, "", name) is None:
-            store.create(NAMESPACES, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {
                 "name": name, "labels": {"kubernetes.io/metadata.name": name}},
-                "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+                "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}, "spec.finalizers")
     for name, rules in CLUSTER_ROLES.items():
         if store.peek(CLUSTERROLES, "", name) is None:
-            store.create(CLUSTERROLES, "", {"apiVersion": f"{RBAC}/v1", "kind": "ClusterRole", "metadata": {
+            create(CLUSTERROLES, {"apiVersion": f"{RBAC}/v1", "kind": "ClusterRole", "metadata": {
                 "name": name, "labels": dict(_BOOTSTRAP_LABELS), "annotations": dict(_AUTOUPDATE)}, "rules": rules})
     for name, (role, groups) in CLUSTER_ROLE_BINDINGS.items():
         if store.peek(CLUSTERROLEBINDINGS, "", name) is None:
-            store.create(CLUSTERROLEBINDINGS, "", {
+            create(CLUSTERROLEBINDINGS, {
                 "apiVersion": f"{RBAC}/v1", "kind": "ClusterRoleBinding",
                 "metadata": {"name": name, "labels": dict(_BOOTSTRAP_LABELS), "annotations": dict(_AUTOUPDATE)},
                 "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": role},

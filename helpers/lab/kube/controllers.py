@@ -3,9 +3,11 @@ namespace gets its `default` ServiceAccount (serviceaccount controller) and its 
 ConfigMap (root-ca-cert-publisher), and both come back when deleted."""
 from __future__ import annotations
 
+from . import managedfields
 from .resources import CONFIGMAPS, NAMESPACES, SERVICEACCOUNTS, Resource
 from .store import Store
 
+MANAGER = "kube-controller-manager"
 DEFAULT_SA = "default"
 ROOT_CA = "kube-root-ca.crt"
 _DESCRIPTION = ("Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints "
@@ -27,10 +29,11 @@ class Controllers:
             self.store.create(SERVICEACCOUNTS, namespace, {"apiVersion": "v1", "kind": "ServiceAccount",
                                                            "metadata": {"name": DEFAULT_SA}})
         if self.store.peek(CONFIGMAPS, namespace, ROOT_CA) is None:
-            self.store.create(CONFIGMAPS, namespace, {
-                "apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": {"name": ROOT_CA, "annotations": {"kubernetes.io/description": _DESCRIPTION}},
-                "data": {"ca.crt": self.ca_pem}})
+            ca = {"apiVersion": "v1", "kind": "ConfigMap",
+                  "metadata": {"name": ROOT_CA, "annotations": {"kubernetes.io/description": _DESCRIPTION}},
+                  "data": {"ca.crt": self.ca_pem}}
+            managedfields.record_update(CONFIGMAPS, None, ca, MANAGER, self.store.now())
+            self.store.create(CONFIGMAPS, namespace, ca)
 
     def deleted(self, resource: Resource, namespace: str, name: str) -> None:
         """Put back what a controller keeps in every live namespace."""

@@ -15,6 +15,15 @@ MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 ACCEPTED = f"{JSON_PATCH}, {MERGE}, {STRATEGIC}"
+APPLY = "application/apply-patch+yaml"
+
+
+def media_type(content_type: str) -> str:
+    """A PATCH's media type; 415 (before the body is read) for one that is not a patch."""
+    media = content_type.split(";")[0].strip().lower()
+    if media not in (MERGE, STRATEGIC, JSON_PATCH, APPLY):
+        raise status.unsupported_patch_type()
+    return media
 
 
 def merge(target, patch):
@@ -196,4 +205,4 @@ def apply(content_type: str, current: dict, body):
             # upstream answers every JSON patch that fails to apply with this generic 422
             raise status.ApiError(422, "Invalid", "the server rejected our request due to an error in our request",
                                   {}) from None
-    raise status.unsupported_media_type(ACCEPTED)
+    raise status.unsupported_patch_type()

@@ -43,7 +43,13 @@ def _containers(spec: dict, field: str) -> list[FieldError]:
             errors.append(FieldError(f"{where}.image", "FieldValueRequired"))
         else:
             container.setdefault("imagePullPolicy", _image_pull_policy(container["image"]))
-        container.setdefault("resources", {})
+        resources = container.setdefault("resources", {})
+        if isinstance(resources, dict) and isinstance(resources.get("limits"), dict):
+            # a limit without a request asks for as much as it limits (upstream's pod defaulting)
+            requests = resources.setdefault("requests", {})
+            if isinstance(requests, dict):
+                for name, quantity in resources["limits"].items():
+                    requests.setdefault(name, quantity)
         container.setdefault("terminationMessagePath", "/dev/termination-log")
         container.setdefault("terminationMessagePolicy", "File")
         for port in container.get("ports") or []:
@@ -75,18 +81,25 @@ def defaults_and_errors(obj: dict) -> list[FieldError]:
     automount = spec.get("automountServiceAccountToken")
     if automount is not None and not isinstance(automount, bool):
         raise status.bad_request("spec.automountServiceAccountToken must be true or false")
-    for key, value in (("dnsPolicy", "ClusterFirst"), ("enableServiceLinks", True),
-                       ("preemptionPolicy", "PreemptLowerPriority"), ("priority", 0), ("restartPolicy", "Always"),
+    for key, value in (("dnsPolicy", "ClusterFirst"), ("enableServiceLinks", True), ("restartPolicy", "Always"),
                        ("schedulerName", "default-scheduler"), ("securityContext", {}),
                        ("terminationGracePeriodSeconds", 30)):
         spec.setdefault(key, value)
     if spec.get("serviceAccountName"):
         spec["serviceAccount"] = spec["serviceAccountName"]     # the deprecated mirror field, kept in sync
+    return errors
+
+
+def admit_defaults(obj: dict) -> None:
+    """The Priority and DefaultTolerationSeconds admission plugins: after the field manager has seen the
+    request, so no manager owns what they add."""
+    spec = obj["spec"]
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    spec.setdefault("priority", 0)
     tolerations = spec.setdefault("tolerations", [])
-    for toleration in _TOLERATIONS:     # the DefaultTolerationSeconds admission plugin
+    for toleration in _TOLERATIONS:
         if not any(t.get("key") == toleration["key"] for t in tolerations if isinstance(t, dict)):
             tolerations.append(dict(toleration))
-    return errors
 
 
 def new_status(obj: dict) -> None:

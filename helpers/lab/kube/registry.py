@@ -6,13 +6,15 @@ from __future__ import annotations
 import copy
 from typing import Callable
 
-from . import admission, events, objects, status
+from . import admission, apply, events, managedfields, objects, status
 from .controllers import Controllers
 from .resources import EVENTS, EVENTS_V1, NAMESPACES, Resource
 from .selectors import select
 from .store import Store, rfc3339
 
 PROTECTED_NAMESPACES = ("default", "kube-system", "kube-public")
+# what the API server's strategies (not the request or the defaults) fill in on create: nobody owns it
+_SET_ON_CREATE = {"namespaces": ("spec.finalizers",)}
 Guard = Callable[[dict, "dict | None"], None]
 
 
@@ -60,11 +62,16 @@ class Registry:
         strict = events.events_v1_errors if resource is EVENTS_V1 and url_name is None else None
         return objects.prepare(stored, body, ns, url_name=url_name, also=strict, report_as=resource)
 
-    def create(self, resource: Resource, ns: str, body, dry: bool, guard: Guard | None = None) -> dict:
-        """`guard(new, old)`: the requester's own check on what is about to be written (RBAC escalation)."""
+    def create(self, resource: Resource, ns: str, body, dry: bool, guard: Guard | None = None,
+               manager: str | None = None) -> dict:
+        """`guard(new, old)`: the requester's own check on what is about to be written (RBAC escalation);
+        `manager`: the field manager the create is recorded for (None: the body carries its managedFields)."""
         obj = self._prepare(resource, body, ns)
         if resource.namespaced and not self.store.namespace_exists(ns):
             raise status.not_found(NAMESPACES, ns)
+        if manager is not None:
+            managedfields.record_update(_storage_view(resource), None, obj, manager, self.now(),
+                                        _SET_ON_CREATE.get(resource.plural, ()))
         if guard is not None:
             guard(obj, None)
         admission.admit(self.store, resource, obj, None, ns)
@@ -74,16 +81,33 @@ class Registry:
         return self.present(resource, created)
 
     def update(self, resource: Resource, ns: str, name: str, change: Callable[[dict], object], dry: bool,
-               guard: Guard | None = None) -> dict:
+               guard: Guard | None = None, manager: str | None = None) -> dict:
         """`change(current view) -> new body`: the PUT body, or the patch applied to the current object."""
         current = self.store.get(resource, ns, name)
         body = change(self.present(resource, copy.deepcopy(current)))
         obj = self._prepare(resource, body, ns, url_name=name)
+        if manager is not None:
+            managedfields.record_update(_storage_view(resource), current, obj, manager, self.now())
         if guard is not None:
             guard(obj, current)
         admission.admit(self.store, resource, obj, current, ns)
         objects.check_update(_storage_view(resource), current, obj)
         return self.present(resource, self.store.update(_storage_view(resource), ns, name, obj, dry))
+
+    def apply(self, resource: Resource, ns: str, name: str, config: dict, manager: str, force: bool, dry: bool,
+              guard: Guard | None = None) -> tuple[dict, bool]:
+        """Server-side apply of `config` by `manager`: (the object, whether it was created)."""
+        apply.check(resource, config, name)
+        if self.store.peek(_storage_view(resource), ns, name) is None:
+            if resource.namespaced and not self.store.namespace_exists(ns):
+                raise status.not_found(NAMESPACES, ns)
+            config = dict(config, metadata=dict(config.get("metadata") or {}, name=name))
+            obj = apply.applied(resource, None, config, manager, force, self.now())
+            return self.create(resource, ns, obj, dry, guard), True
+
+        def change(live):
+            return apply.applied(resource, live, config, manager, force, self.now())
+        return self.update(resource, ns, name, change, dry, guard), False
 
     def delete(self, resource: Resource, ns: str, name: str, dry: bool) -> dict:
         """The deleted object (a Namespace as it would look Terminating)."""

@@ -97,6 +97,10 @@ def allocate(obj: dict, existing: list[dict], old: dict | None = None) -> None:
                 taken.add(port["nodePort"])
 
 
+# what the API server's allocators fill in (after the field manager has seen the request): nobody owns it
+ALLOCATED = ("spec.clusterIPs", "spec.ipFamilies")
+
+
 def kubernetes_service(secure_port: int) -> dict:
     """The `kubernetes` Service in `default`, as the API server's bootstrap controller keeps it."""
     return {"apiVersion": "v1", "kind": "Service",

@@ -87,6 +87,11 @@ def unsupported_media_type(accepted: str) -> ApiError:
                     f"the body of the request was in an unknown format - accepted media types include: {accepted}")
 
 
+def unsupported_patch_type() -> ApiError:
+    """A PATCH in a media type no patch route consumes: the API server's router answers before any handler."""
+    return ApiError(415, "UnsupportedMediaType", "415: Unsupported Media Type", {})
+
+
 def go_quote(value) -> str:
     """Go's %q for a string; JSON escaping agrees with it for the printable text names are made of."""
     return json.dumps(value, ensure_ascii=False)
@@ -103,6 +108,8 @@ class FieldError:
             text = "Required value"
         elif self.kind == "FieldValueForbidden":
             text = "Forbidden"
+        elif self.kind == "FieldValueTooLong":
+            text = "Too long"
         elif self.kind == "FieldValueNotSupported":
             text = f"Unsupported value: {_go_value(self.value)}"
         else:

@@ -90,6 +90,9 @@ class Store:
 
     # --- reads -------------------------------------------------------------------------------------
 
+    def now(self) -> float:
+        return self._now()
+
     @property
     def resource_version(self) -> str:
         return str(self._rv)
