@@ -148,7 +148,7 @@ PLURALS = {"Namespace": "namespaces", "ServiceAccount": "serviceaccounts", "Secr
            "ConfigMap": "configmaps", "ClusterRole": "clusterroles", "ClusterRoleBinding": "clusterrolebindings",
            "Role": "roles", "RoleBinding": "rolebindings", "CustomResourceDefinition": "customresourcedefinitions",
            "SecretStore": "secretstores", "ClusterSecretStore": "clustersecretstores",
-           "ExternalSecret": "externalsecrets"}
+           "ExternalSecret": "externalsecrets", "PushSecret": "pushsecrets"}
 
 
 def object_path(api_version: str, kind: str, namespace: str | None, name: str | None = None) -> str:
