@@ -60,6 +60,8 @@ class SyncingWithEso:
         self.auth = kubernetes_auth.KubernetesAuth(params.chapter2(), self.session)
         self.details: dict[str, Any] = {}
         self.last_trace = None
+        from .exercises import Exercises
+        self.exercises = Exercises(self)
 
     @classmethod
     def from_notebook(cls, namespace: dict) -> "SyncingWithEso":
@@ -618,6 +620,12 @@ class SyncingWithEso:
                           rows, ("metric", "value"), title="metrics", ok=bool(rows)), "metrics",
                      kubectl("port-forward", "-n", "external-secrets", "deploy/external-secrets", "8080:8080",
                              why="then: curl -s localhost:8080/metrics | grep externalsecret_sync_calls"))
+
+    # --- exercises -------------------------------------------------------------------------------------
+
+    def exercise(self, number: int):
+        """Exercise N: `.attempt(answer)`, `.check()`, `.solution()` (helpers/chapters/syncing/exercises.py)."""
+        return self.exercises.get(number)
 
     # --- cleanup ------------------------------------------------------------------------------------------
 
