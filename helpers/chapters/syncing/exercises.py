@@ -4,8 +4,8 @@ cluster and Akeyless, not the answer text.
 
 1. a second key: `data` entries of an ExternalSecret (YAML), the JSON secret's `username` added;
 2. a rule for `find`: the path and capabilities a role rule needs so that `find` lists and reads a folder;
-3. one more namespace: the `namespaces` of a ClusterSecretStore condition, admitting <namespace>-team-b;
-4. a template: the connection string built from the JSON secret's fields.
+3. a template: the connection string built from the JSON secret's fields;
+4. one more namespace: the `namespaces` of a ClusterSecretStore condition, admitting <namespace>-team-b.
 """
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ class Exercises:
         self._learner_rule: str | None = None
 
     def get(self, number: int) -> Exercise:
-        builders = {1: self._second_key, 2: self._find_rule, 3: self._namespace, 4: self._template}
+        builders = {1: self._second_key, 2: self._find_rule, 3: self._template, 4: self._namespace}
         if number not in builders:
             raise AnswerError(f"chapter 3 has exercises 1..{len(builders)}, not {number}")
         return builders[number]()
@@ -183,50 +183,11 @@ class Exercises:
         return Verdict(name, True, f"find listed and read both items: Secret keys {keys}",
                        evidence=[("rule", f"{rules[0][0]} {rules[0][1]}")])
 
-    # --- 3. one more namespace for the shared store --------------------------------------------------
-
-    def _store(self, namespaces: list) -> m.Manifest:
-        return m.cluster_store(self.c.store(), self._name(3), self.p.namespace, namespaces)
-
-    def _namespace(self) -> Exercise:
-        solution = f"- {self.p.namespace}\n- {self.p.team_b}\n"
-        return Exercise(3, "one more namespace", f"ClusterSecretStore {self._name(3)} admits only {self.p.namespace}. "
-                        f"List the namespaces its condition admits so that {self.p.team_b} may use it too.", solution,
-                        "conditions[].namespaces lists the namespaces whose ExternalSecrets may use a "
-                        "ClusterSecretStore (namespaceSelector does the same by labels); any other namespace is "
-                        "refused by ESO before it calls Akeyless", _namespaces, self._apply_namespaces,
-                        self._check_namespace, self.p.apply_solutions)
-
-    def _apply_namespaces(self, namespaces: list):
-        self.c.cluster.ensure_namespace(self.p.team_b)
-        store = self._store(namespaces)
-        self.c.apply(store)
-        return self.c.apply(self._external_secret(3, store=store, namespace=self.p.team_b,
-                                                  data=[m.ref("password", self.p.secret_path)]))
-
-    def _check_namespace(self) -> Verdict:
-        status, secret, missing = self._synced(3, self.p.team_b)
-        if missing:
-            return missing
-        name = "exercise 3 (one more namespace)"
-        store = self.c.cluster.get_object(m.API_VERSION, "ClusterSecretStore", None, self._name(3)) or {}
-        admitted = [n for c in (store.get("spec") or {}).get("conditions") or [] for n in c.get("namespaces") or []]
-        if self.p.team_b not in admitted:
-            return Verdict(name, False, f"the store admits {admitted}; ESO: {status.message}",
-                           f"add {self.p.team_b} to the condition's namespaces")
-        if self.p.namespace not in admitted:
-            return Verdict(name, False, f"the store admits {admitted}: {self.p.namespace} lost its access",
-                           f"keep {self.p.namespace} in the list and add {self.p.team_b}")
-        if not status.ok or secret is None:
-            return Verdict(name, False, f"ESO: {status.message}", "re-run the answer cell: ESO re-reads the store")
-        return Verdict(name, True, f"{self.p.team_b}/{self._name(3)} synced through the shared store",
-                       evidence=[("admitted", admitted), ("ExternalSecret", status.summary())])
-
-    # --- 4. a template ------------------------------------------------------------------------------
+    # --- 3. a template ------------------------------------------------------------------------------
 
     def _template(self) -> Exercise:
         solution = "postgres://{{ .username }}:{{ .password }}@{{ .host }}:{{ .port }}/app"
-        return Exercise(4, "a template", f"Secret {self._name(4)} gets one key, url, from a template over the "
+        return Exercise(3, "a template", f"Secret {self._name(3)} gets one key, url, from a template over the "
                         f"fields of {self.p.json_secret}: postgres://USER:PASSWORD@HOST:PORT/app.", solution,
                         "with dataFrom extract every JSON field is a template variable (.host, .password...); "
                         "engineVersion v2 is ESO's current template engine", _template, self._apply_template,
@@ -234,13 +195,13 @@ class Exercises:
 
     def _apply_template(self, template: str):
         target = {"template": {"engineVersion": "v2", "data": {"url": template}}}
-        return self.c.apply(self._external_secret(4, data_from=[m.extract(self.p.json_secret)], target=target))
+        return self.c.apply(self._external_secret(3, data_from=[m.extract(self.p.json_secret)], target=target))
 
     def _check_template(self) -> Verdict:
-        status, secret, missing = self._synced(4)
+        status, secret, missing = self._synced(3)
         if missing:
             return missing
-        name = "exercise 4 (a template)"
+        name = "exercise 3 (a template)"
         if not status.ok:
             return Verdict(name, False, f"ESO: {status.message}", "fields are written {{ .name }}, with the dot")
         url = (secret.data.get("url") if secret else None) or ""
@@ -254,3 +215,42 @@ class Exercises:
         hint = (f"the url lacks {', '.join(missing_parts)}: add {{{{ .{missing_parts[0]} }}}}" if missing_parts else
                 "every field is there: check the separators (user:password@host:port/app)")
         return Verdict(name, False, "url is not postgres://USER:PASSWORD@HOST:PORT/app", hint)
+
+    # --- 4. one more namespace for the shared store --------------------------------------------------
+
+    def _store(self, namespaces: list) -> m.Manifest:
+        return m.cluster_store(self.c.store(), self._name(4), self.p.namespace, namespaces)
+
+    def _namespace(self) -> Exercise:
+        solution = f"- {self.p.namespace}\n- {self.p.team_b}\n"
+        return Exercise(4, "one more namespace", f"ClusterSecretStore {self._name(4)} admits only {self.p.namespace}. "
+                        f"List the namespaces its condition admits so that {self.p.team_b} may use it too.", solution,
+                        "conditions[].namespaces lists the namespaces whose ExternalSecrets may use a "
+                        "ClusterSecretStore (namespaceSelector does the same by labels); any other namespace is "
+                        "refused by ESO before it calls Akeyless", _namespaces, self._apply_namespaces,
+                        self._check_namespace, self.p.apply_solutions)
+
+    def _apply_namespaces(self, namespaces: list):
+        self.c.cluster.ensure_namespace(self.p.team_b)
+        store = self._store(namespaces)
+        self.c.apply(store)
+        return self.c.apply(self._external_secret(4, store=store, namespace=self.p.team_b,
+                                                  data=[m.ref("password", self.p.secret_path)]))
+
+    def _check_namespace(self) -> Verdict:
+        status, secret, missing = self._synced(4, self.p.team_b)
+        if missing:
+            return missing
+        name = "exercise 4 (one more namespace)"
+        store = self.c.cluster.get_object(m.API_VERSION, "ClusterSecretStore", None, self._name(4)) or {}
+        admitted = [n for c in (store.get("spec") or {}).get("conditions") or [] for n in c.get("namespaces") or []]
+        if self.p.team_b not in admitted:
+            return Verdict(name, False, f"the store admits {admitted}; ESO: {status.message}",
+                           f"add {self.p.team_b} to the condition's namespaces")
+        if self.p.namespace not in admitted:
+            return Verdict(name, False, f"the store admits {admitted}: {self.p.namespace} lost its access",
+                           f"keep {self.p.namespace} in the list and add {self.p.team_b}")
+        if not status.ok or secret is None:
+            return Verdict(name, False, f"ESO: {status.message}", "re-run the answer cell: ESO re-reads the store")
+        return Verdict(name, True, f"{self.p.team_b}/{self._name(4)} synced through the shared store",
+                       evidence=[("admitted", admitted), ("ExternalSecret", status.summary())])

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import Iterator
 
+from ...config import Settings
 from ...errors import ParameterError
 from .. import kubernetes_auth
 
@@ -22,12 +23,15 @@ def duration_seconds(text: str) -> float:
 class Parameters(kubernetes_auth.Parameters):
     """Chapter 2's parameters and chapter 3's own."""
 
+    kube: str = ""                      # "" = the environment's WORKSHOP_LAB_KUBE (else the emulator)
     refresh_interval: str = "5s"        # small, so a change in Akeyless shows up in the Secret while you watch
     extra_namespace: str = ""           # "" = <namespace>-team-b: the namespace exercise 3 admits to the shared store
     apply_solutions: bool = True        # headless runs: each exercise applies its solution instead of your answer
 
     def problems(self) -> Iterator[ParameterError]:
-        yield from super().problems()
+        for problem in super().problems():
+            if not (problem.parameter == "kube" and self.kube == ""):
+                yield problem
         if not isinstance(self.refresh_interval, str) or not _DURATION.match(self.refresh_interval):
             yield ParameterError("refresh_interval", self.refresh_interval, "a refreshInterval is a Go duration "
                                  "such as 5s, 30s or 1m", "5s")
@@ -44,7 +48,12 @@ class Parameters(kubernetes_auth.Parameters):
     def chapter2(self) -> kubernetes_auth.Parameters:
         """The same names as chapter 2's Parameters (the identity chapter 2 built)."""
         names = {f.name for f in fields(kubernetes_auth.Parameters)}
-        return kubernetes_auth.Parameters(**{k: getattr(self, k) for k in names})
+        values = {k: getattr(self, k) for k in names}
+        values["kube"] = self.kube or Settings.load().kube
+        return kubernetes_auth.Parameters(**values)
+
+    def target_parameters(self):
+        return self.chapter2().target_parameters()
 
     # --- the names this chapter creates, all derived from the parameters ---------------------------
 
