@@ -148,7 +148,8 @@ PLURALS = {"Namespace": "namespaces", "ServiceAccount": "serviceaccounts", "Secr
            "ConfigMap": "configmaps", "ClusterRole": "clusterroles", "ClusterRoleBinding": "clusterrolebindings",
            "Role": "roles", "RoleBinding": "rolebindings", "CustomResourceDefinition": "customresourcedefinitions",
            "SecretStore": "secretstores", "ClusterSecretStore": "clustersecretstores",
-           "ExternalSecret": "externalsecrets", "PushSecret": "pushsecrets"}
+           "ExternalSecret": "externalsecrets", "PushSecret": "pushsecrets",
+           "ClusterExternalSecret": "clusterexternalsecrets"}
 
 
 def object_path(api_version: str, kind: str, namespace: str | None, name: str | None = None) -> str:

@@ -24,6 +24,7 @@ POLL_SECONDS = 0.1
 EVENT_GRACE = 3.0
 CRD_GROUP = "external-secrets.io"
 CHAPTER_CRDS = ("secretstores", "clustersecretstores", "externalsecrets")
+SYNCED_KINDS = ("ExternalSecret", "PushSecret")     # a Ready=True of these is a sync, stamped refreshTime
 
 
 def parse_time(value: str | None) -> float | None:
@@ -59,6 +60,8 @@ class ControllerStatus(Result):
     timed_out: bool = False
     refresh_time: float | None = None
     uid: str = ""
+    synced: dict = field(default_factory=dict)     # PushSecret: store ("SecretStore/name") -> remote keys pushed
+    synced_resource_version: str = ""
 
     @property
     def title(self) -> str:  # type: ignore[override]
@@ -75,6 +78,9 @@ class ControllerStatus(Result):
     @property
     def reason(self) -> str:
         return self.ready.reason if self.ready else ""
+
+    def condition(self, type_: str) -> Condition | None:
+        return next((c for c in self.conditions if c.type == type_), None)
 
     @property
     def message(self) -> str:
@@ -101,6 +107,7 @@ class ControllerStatus(Result):
         rows = [(f"condition {c.type}", f"{c.status} {c.reason}: {c.message}") for c in self.conditions]
         rows += [(f"event {e['type']} {e['reason']}", f"{e['message']} (x{e['count']}, {e['source']})")
                  for e in self.events]
+        rows += [(f"pushed to {store}", ", ".join(keys)) for store, keys in sorted(self.synced.items())]
         return rows + [("waited", f"{self.waited:.2f} s" + (" (timed out)" if self.timed_out else ""))]
 
 
@@ -132,9 +139,18 @@ def status(cluster, manifest: Manifest | dict) -> ControllerStatus:
         raise ClusterError(f"{kind} {namespace or ''}/{name} does not exist".replace(" /", " "),
                            reason="NotFound", status=404, hint="apply it first (the cell before this one)")
     raw = obj.get("status") or {}
-    events = cluster.events_for(namespace, kind, name) if namespace else []
+    synced = {store: sorted(entries or {}) for store, entries in (raw.get("syncedPushSecrets") or {}).items()}
     return ControllerStatus(kind, namespace, name, tuple(Condition.from_status(c) for c in raw.get("conditions") or []),
-                            events, refresh_time=parse_time(raw.get("refreshTime")), uid=obj["metadata"]["uid"])
+                            events(cluster, manifest), refresh_time=parse_time(raw.get("refreshTime")),
+                            uid=obj["metadata"]["uid"], synced=synced,
+                            synced_resource_version=raw.get("syncedResourceVersion", ""))
+
+
+def events(cluster, manifest: Manifest | dict) -> list[dict]:
+    """The Events recorded about the object (ESO's Synced/Updated/Errored..., the API server's), oldest
+    first: dicts with time, type, reason, message, count, source. Cluster-scoped objects have none here."""
+    _, kind, namespace, name = _identity(manifest)
+    return cluster.events_for(namespace, kind, name) if namespace else []
 
 
 def _decided(current: ControllerStatus, since: float | None) -> bool:
@@ -146,7 +162,7 @@ def _decided(current: ControllerStatus, since: float | None) -> bool:
     # conditions and refreshTime have one-second resolution: compare whole seconds
     since = int(since)
     if ready.status == "True":
-        if current.kind != "ExternalSecret":
+        if current.kind not in SYNCED_KINDS:
             return True
         return (current.refresh_time or 0) >= since
     if (ready.last_transition or 0) >= since:
@@ -185,6 +201,48 @@ def wait(cluster, manifest: Manifest | dict, *, timeout: float = DEFAULT_TIMEOUT
             progress(f"waiting for ESO: {current.kind} {current.name}: {line} ({current.waited:.1f} s of {timeout:.0f})")
             last_line = line
         time.sleep(POLL_SECONDS)
+
+
+def wait_for(cluster, manifest: Manifest | dict, *, reason: str | None = None, status_: str | None = None,
+             condition: str = "Ready", timeout: float = DEFAULT_TIMEOUT, since: float | None = None,
+             progress: Callable[[str], None] | None = print) -> ControllerStatus:
+    """Poll until the object's `condition` has the given `reason` and/or status ("True"/"False"),
+    (with `since`: set at or after that time), or `timeout` seconds. Returns the last status read
+    (`timed_out` set when the wait ran out); never raises for what the controller decided."""
+    start = time.monotonic()
+    floor = int(since) if since else 0
+    wanted = " ".join(x for x in (condition, status_, reason) if x)
+    last_line = ""
+    while True:
+        try:
+            current = status(cluster, manifest)
+        except ClusterError as exc:
+            if exc.status != 404:
+                raise
+            _, kind, namespace, name = _identity(manifest)
+            current = ControllerStatus(kind, namespace, name)
+        current.waited = time.monotonic() - start
+        found = current.condition(condition)
+        if found and (reason is None or found.reason == reason) and (status_ is None or found.status == status_) \
+                and (not floor or (found.last_transition or 0) >= floor or (current.refresh_time or 0) >= floor):
+            return current
+        if current.waited >= timeout:
+            current.timed_out = True
+            return current
+        line = f"{found.status} {found.reason}" if found else "no such condition yet"
+        if progress and line != last_line:
+            progress(f"waiting for {wanted} on {current.kind} {current.name}: now {line} "
+                     f"({current.waited:.1f} s of {timeout:.0f})")
+            last_line = line
+        time.sleep(POLL_SECONDS)
+
+
+def metrics(lab=None, url: str | None = None):
+    """ESO's metrics endpoint read once (helpers.eso_metrics.ControllerMetrics): the reconcile and
+    error counters per kind and ESO's sync counters per ExternalSecret. `lab` is the session's
+    LabInfo (its real-stack controller), or give the endpoint's `url`."""
+    from . import eso_metrics
+    return eso_metrics.read(lab, url)
 
 
 def _with_warning(cluster, manifest, current: ControllerStatus, since: float | None, start: float) -> ControllerStatus:

@@ -132,3 +132,44 @@ def test_clock_endpoint_refuses_bad_bodies(http, lab, data, expected):
     response = http.post(lab.akeyless_url + "/lab-only/clock", data=data, timeout=10,
                          headers={"Authorization": f"Bearer {lab.admin_token}"})
     assert response.status_code == expected and set(response.json()) == {"error"}
+
+
+# --- the paths ESO's find and PushSecret use: list-items, create-secret (tags), update-secret-val, delete-item ---
+
+@pytest.mark.parametrize("field, value", [("filter", ["x"]), ("tag", ["t"]), ("tag", {"a": 1}), ("path", ["/x"]),
+                                          ("type", [["static-secret"]]), ("type", [{"a": 1}]),
+                                          ("minimal-view", "maybe"), ("current-folder", {})])
+def test_list_items_refuses_wrong_types(http, lab, admin, field, value):
+    status, out = post(http, lab.akeyless_url, "/list-items", {field: value, "token": admin})
+    assert status == 400 and set(out) == {"error"} and field in out["error"], out
+
+
+@pytest.mark.parametrize("extra", [{"value": {"user": "app"}}, {"value": ["v"]}, {"value": 5}, {"value": None},
+                                   {"value": "v", "tags": [["nested"]]}, {"value": "v", "tags": [{"k": "v"}]},
+                                   {"value": "v", "tags": {"k8s-external-secrets": True}}])
+def test_create_secret_refuses_a_non_text_value_or_bad_tags_and_creates_nothing(http, lab, admin, extra):
+    name = uniq("hostile/push")
+    status, out = post(http, lab.akeyless_url, "/create-secret", {"name": name, "token": admin, **extra})
+    assert status == 400 and set(out) == {"error"}, out
+    assert post(http, lab.akeyless_url, "/describe-item", {"name": name, "token": admin})[0] == 404
+
+
+def test_update_and_delete_refuse_bad_bodies_and_change_nothing(http, lab, admin):
+    name = uniq("hostile/pushed")
+    assert post(http, lab.akeyless_url, "/create-secret", {"name": name, "value": '{"a":"1"}',
+                                                           "tags": ["k8s-external-secrets"], "token": admin})[0] == 200
+    refused = [post(http, lab.akeyless_url, "/update-secret-val", {"name": name, "token": admin, **extra})
+               for extra in ({"value": {"a": "2"}}, {"value": None}, {}, {"value": "x", "keep-prev-version": "perhaps"})]
+    refused += [post(http, lab.akeyless_url, "/delete-item", {"name": name, "token": admin, **extra})
+                for extra in ({"version": "x"}, {"version": [1]}, {"name": [name]})]
+    assert [status for status, _ in refused] == [400] * len(refused), refused
+    assert all(set(out) == {"error"} for _, out in refused)
+    status, described = post(http, lab.akeyless_url, "/describe-item", {"name": name, "token": admin})
+    assert status == 200 and described["last_version"] == 1 and described["item_tags"] == ["k8s-external-secrets"]
+    assert post(http, lab.akeyless_url, "/get-secret-value", {"names": [name], "token": admin})[1] == {name: '{"a":"1"}'}
+
+
+def test_list_items_with_odd_but_valid_filters_answers_an_empty_listing(http, lab, admin):
+    for body in ({"filter": "\u0000"}, {"filter": "x" * 50000}, {"tag": "no-such-tag-" + uuid.uuid4().hex}):
+        status, out = post(http, lab.akeyless_url, "/list-items", {**body, "token": admin})
+        assert (status, out) == (200, {"items": None, "folders": None, "next_page": ""}), out

@@ -41,9 +41,20 @@ def _list(body: dict, key: str, required: bool = False) -> list[str]:
         return []
     if isinstance(value, str):
         return [value]
-    if not isinstance(value, list):
+    if not isinstance(value, list) or any(isinstance(v, (dict, list, bool)) for v in value):
         raise BadRequest(f"field '{key}' must be a list of strings")
     return [str(v) for v in value if v is not None and str(v) != ""]
+
+
+def _value(body: dict) -> str:
+    """A secret's `value`: text (a JSON document is sent as a string, as ESO's PushSecret does)."""
+    value = body.get("value")
+    if value is None:
+        raise BadRequest("missing required field 'value'")
+    if not isinstance(value, str):
+        raise BadRequest(f"field 'value' must be a string, not {type(value).__name__} "
+                         "(send a JSON document as its text)")
+    return value
 
 
 def _bool(body: dict, key: str, default: bool | None = None) -> bool | None:
@@ -571,9 +582,7 @@ def delete_assoc(gw, body: dict, call: Call) -> dict:
 
 def create_secret(gw, body: dict, call: Call) -> dict:
     session = _caller(gw, body, call)
-    if "value" not in body or body.get("value") is None:
-        raise BadRequest("missing required field 'value'")
-    item = gw.state.create_secret(session, call, _str(body, "name", required=True), str(body["value"]),
+    item = gw.state.create_secret(session, call, _str(body, "name", required=True), _value(body),
                                   description=_str(body, "description") or _str(body, "metadata"),
                                   tags=_list(body, "tags"), max_versions=_int(body, "max-versions", 0) or 0,
                                   fmt=_str(body, "format", default="text"),
@@ -583,14 +592,12 @@ def create_secret(gw, body: dict, call: Call) -> dict:
 
 def update_secret_val(gw, body: dict, call: Call) -> dict:
     session = _caller(gw, body, call)
-    if "value" not in body or body.get("value") is None:
-        raise BadRequest("missing required field 'value'")
+    value = _value(body)
     keep = _bool(body, "keep-prev-version")
     new_version = _bool(body, "new-version")
     # account default in the lab: versioning on, so each update is a new version unless told otherwise
     versioned = new_version if new_version is not None else (keep if keep is not None else True)
-    item = gw.state.update_secret(session, call, _str(body, "name", required=True), str(body["value"]),
-                                  new_version=versioned)
+    item = gw.state.update_secret(session, call, _str(body, "name", required=True), value, new_version=versioned)
     return {"name": item.name}
 
 
