@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import secrets
 import time
-import urllib.request
 from dataclasses import fields
 from typing import Any, Callable
 
@@ -598,31 +597,22 @@ class SyncingWithEso:
                      kubectl("describe", "externalsecret", self.p.k8s_secret, "-n", self.p.namespace,
                              why="conditions and events together"))
 
-    def metrics_url(self) -> str | None:
-        lab = self.session.lab
-        if lab is not None and self.session.settings.is_lab:
-            url = lab.components.get("external-secrets", "")
-            return url if url.startswith("http") else None
-        return None
-
-    def metrics(self) -> Note:
-        url = self.metrics_url()
-        if url is None:
-            return Note("this target's ESO metrics are in the cluster: kubectl port-forward to the controller's "
-                        "metrics port (8080) and read /metrics", title="metrics", ok=True)
-        with urllib.request.urlopen(url, timeout=10) as response:
-            text = response.read().decode()
-        rows = []
-        for line in text.splitlines():
-            if line.startswith(("externalsecret_sync_calls_total", "externalsecret_sync_calls_error")) \
-                    and f'namespace="{self.p.namespace}"' in line:
-                metric, _, value = line.rpartition(" ")
-                name = metric.split('name="', 1)[1].split('"', 1)[0] if 'name="' in metric else "?"
-                rows.append((f"{metric.split('{', 1)[0]} {name}", value))
-        return shown(Note(f"ESO's own counters for namespace {self.p.namespace}, read from its /metrics endpoint",
-                          rows, ("metric", "value"), title="metrics", ok=bool(rows)), "metrics",
-                     kubectl("port-forward", "-n", "external-secrets", "deploy/external-secrets", "8080:8080",
-                             why="then: curl -s localhost:8080/metrics | grep externalsecret_sync_calls"))
+    def metrics(self):
+        """ESO's own counters, scraped from its metrics endpoint: reconciles per kind, syncs per ExternalSecret
+        of this namespace, and the provider's calls to Akeyless."""
+        from ... import eso_metrics
+        if not self.session.settings.is_lab:
+            return Note("on a cluster: kubectl -n external-secrets port-forward svc/external-secrets-metrics 8080, "
+                        "then read http://127.0.0.1:8080/metrics", title="metrics")
+        read = eso_metrics.read(self.session.lab)
+        shown_es = [self.p.k8s_secret, f"{self.p.k8s_secret}-versions"]     # one always synced, one that failed
+        rows = [row for row in read.rows() if row[0].startswith("reconciler ")]
+        rows += [(f"ExternalSecret {self.p.namespace}/{name}", "sync calls {}, errors {}".format(
+            *read.of(self.p.namespace, name))) for name in shown_es]
+        rows += [(f"provider call {call}", f"{status} {int(n)}") for (call, status), n in sorted(read.provider_calls.items())]
+        note = Note(read.summary(), rows, ("metric", "value"), title="ESO metrics", ok=bool(rows))
+        return shown(note, "metrics", kubectl("port-forward", "-n", "external-secrets", "svc/external-secrets-metrics",
+                                              "8080", why="then: curl -s 127.0.0.1:8080/metrics | grep externalsecret_"))
 
     # --- exercises -------------------------------------------------------------------------------------
 
@@ -633,17 +623,21 @@ class SyncingWithEso:
     # --- cleanup ------------------------------------------------------------------------------------------
 
     def cleanup(self) -> Note:
+        """Delete every ESO object the chapter and its exercises applied (their owned Secrets follow) and the
+        reader Pod, so nothing keeps reconciling every few seconds; chapter 2's identity and store stay."""
         p, removed = self.p, 0
         objects = [self.base_secret(), self.versions_external_secret(), self.template_external_secret(),
                    self.find_external_secret("path"), self.find_external_secret("tag"),
                    self.shared_external_secret(p.namespace), self.shared_external_secret(p.other_namespace),
-                   self.shared_external_secret(p.team_b), self.push_secret(), self.cluster_store()]
-        for name in ("extract", "registry"):
-            objects.append(m.renamed(self.base_secret(), f"{p.k8s_secret}-{name}"))
+                   self.push_secret(), self.cluster_store()]
+        objects += [m.renamed(self.base_secret(), f"{p.k8s_secret}-{name}") for name in ("extract", "registry")]
+        objects += self.exercises.objects()
         for obj in objects:
             removed += eso_controller.delete(self.cluster, obj).action == "deleted"
+        self.cluster.delete_object("v1", "Pod", p.namespace, f"{p.k8s_secret}-reader"[:63])
         self.set_catalog_rule(None)
-        return Note(f"removed {removed} ESO objects; chapter 2's identity and store stay", title="cleanup")
+        return Note(f"removed {removed} ESO objects and the reader Pod; chapter 2's identity and store stay",
+                    title="cleanup")
 
 
 def _ident(manifest: Manifest):

@@ -71,6 +71,11 @@ class Exercises:
             raise AnswerError(f"chapter 3 has exercises 1..{len(builders)}, not {number}")
         return builders[number]()
 
+    def objects(self) -> list:
+        """Every object the exercises apply, for the chapter's cleanup."""
+        return ([self._external_secret(n) for n in (1, 2, 3)] + [self._external_secret(4, namespace=self.p.team_b),
+                                                                self._store([])])
+
     def _name(self, n: int) -> str:
         return f"{self.p.k8s_secret}-ex{n}"
 
