@@ -69,7 +69,8 @@ def test_stops_on_the_emulator_in_one_line(tmp_path, monkeypatch):
         lab_runtime.down(Settings.load(lab_dir=str(lab_dir)))
     assert not run.ok and "NeedsRealStack" in run.error, run.error
     executed = json.loads(run.output.read_text())
-    code = [c for c in executed["cells"] if c["cell_type"] == "code"]
+    code = [c for c in executed["cells"] if c["cell_type"] == "code"
+            and "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
     errors = [(i, o) for i, c in enumerate(code) for o in c.get("outputs", []) if o["output_type"] == "error"]
     assert len(errors) == 1
     index, error = errors[0]

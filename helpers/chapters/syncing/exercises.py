@@ -125,7 +125,7 @@ class Exercises:
             return Verdict(name, False, "key username does not hold the JSON's username field",
                            "set remoteRef.property: username (without it ESO copies the whole JSON)")
         return Verdict(name, True, f"Secret {self._name(1)} holds {secret.keys}, username from {self.p.json_secret}",
-                       evidence=[("keys", secret.keys), ("ExternalSecret", status.summary())])
+                       evidence=[("keys", secret.keys), ("ExternalSecret", f"Ready={status.ready.status} {status.ready.reason}")])
 
     # --- 2. a rule so that find works ---------------------------------------------------------------
 
@@ -258,4 +258,4 @@ class Exercises:
         if not status.ok or secret is None:
             return Verdict(name, False, f"ESO: {status.message}", "re-run the answer cell: ESO re-reads the store")
         return Verdict(name, True, f"{self.p.team_b}/{self._name(4)} synced through the shared store",
-                       evidence=[("admitted", admitted), ("ExternalSecret", status.summary())])
+                       evidence=[("admitted", admitted), ("ExternalSecret", f"Ready={status.ready.status} {status.ready.reason}")])
