@@ -15,7 +15,7 @@ from typing import Any, Callable
 from ... import akeyless_client as ak
 from ... import diagrams, eso_controller
 from ...display import Note
-from ...errors import AkeylessError, ClusterError, NeedsRealStack
+from ...errors import AkeylessError, ClusterError, NeedsRealStack, NotReady
 from ...eso import Manifest
 from ...session import Session
 from .. import kubernetes_auth
@@ -85,13 +85,13 @@ class SyncingWithEso(LiveObjects, Reading, Shaping):
                 "chapter 2 had not run here: set up " + ", ".join(made) + " with chapter 2's own cells")
         return Note(said, rows, title="identity", ok=store.ok)
 
-    def _present(self, read: Callable) -> bool:
+    @staticmethod
+    def _present(read: Callable) -> bool:
+        """Whether a piece of chapter 2's identity is there: `read` raises when it is not (or is not usable)."""
         try:
             read()
-        except (AkeylessError, ClusterError, Exception) as exc:   # noqa: B014 - any failure means "set it up"
-            if isinstance(exc, (AkeylessError, ClusterError)) or "NotReady" in type(exc).__name__:
-                return False
-            raise
+        except (AkeylessError, ClusterError, NotReady):
+            return False
         return True
 
     def _reviewer_ok(self):

@@ -142,6 +142,14 @@ class LiveObjects:
                 return None
             raise
 
+    def fresh_target(self, name: str, *, merge: bool = False) -> None:
+        """The Secret a demonstration starts from: none (ESO creates it), or, for creationPolicy Merge, one that
+        another tool wrote first (ESO only adds keys to an existing Secret)."""
+        if merge:
+            self.cluster.write_secret(self.p.namespace, name, {"kept": "written by another tool"})
+        elif self.secret(name):
+            self.cluster.delete_secret(self.p.namespace, name)
+
     def _value(self, name: str, key: str, namespace: str | None = None) -> str | None:
         found = self.secret(name, namespace)
         return None if found is None else found.data.get(key)

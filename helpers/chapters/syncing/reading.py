@@ -144,8 +144,7 @@ class Reading:
         p = self.p
         for by in ("path", "tag"):      # a Secret a previous run's find wrote would hide what the role allows now
             eso_controller.delete(self.cluster, self.find_external_secret(by))
-            if self.secret(f"{p.k8s_secret}-find-{by}"):
-                self.cluster.delete_secret(p.namespace, f"{p.k8s_secret}-find-{by}")
+            self.fresh_target(f"{p.k8s_secret}-find-{by}")
         for name, tags in (("alpha", [p.find_tag]), ("beta", [p.find_tag]), ("gamma", [])):
             path = f"{p.catalog}/{name}"
             self.session.recreate(lambda x=path: ak.delete_item(self.akeyless, x),

@@ -51,10 +51,7 @@ class Shaping:
         for policy in ("Owner", "Orphan", "Merge"):
             name = f"{p.k8s_secret}-{policy.lower()}"
             manifest = m.with_target(m.renamed(base, name), creationPolicy=policy)
-            if policy == "Merge":
-                self.cluster.write_secret(p.namespace, name, {"kept": "written by another tool"})
-            elif self.secret(name):
-                self.cluster.delete_secret(p.namespace, name)
+            self.fresh_target(name, merge=policy == "Merge")
             verdict = self.apply(manifest)
             secret = self.secret(name)
             owned = bool(secret and secret.owner_references)
@@ -80,10 +77,7 @@ class Shaping:
             manifest = m.external_secret(name, p.namespace, self.store(), refresh=p.refresh_interval,
                                          data_from=[m.find_by_path(folder)],
                                          target={"creationPolicy": creation, "deletionPolicy": policy})
-            if creation == "Merge":
-                self.cluster.write_secret(p.namespace, name, {"kept": "written by another tool"})
-            elif self.secret(name):
-                self.cluster.delete_secret(p.namespace, name)
+            self.fresh_target(name, merge=creation == "Merge")
             first = self.apply(manifest)
             before = self.secret(name)
             ak.delete_item(self.akeyless, folder + "/one")
