@@ -64,6 +64,7 @@ WRONG = {
 }
 ALSO_WRONG = {
     1: ("- secretKey: username\n  remoteRef: {key: /demo/app/db-config}\n", "set remoteRef.property: username"),
+    2: ("path: /demo/app-shelf/*\ncapabilities: [list]\n", "the rule needs read as well as list"),
     4: ("- akeyless-auth-team-b\n", "keep akeyless-auth in the list"),
 }
 

@@ -20,7 +20,7 @@ from ...eso import Manifest
 from ...session import Session
 from .. import kubernetes_auth
 from . import manifests as m
-from .live import WAIT, Drawn, LiveObjects, Parts, apply_line, ident, kubectl, shown
+from .live import WAIT, Drawn, LiveObjects, Parts, akeyless_cli, apply_line, ident, kubectl, shown
 from .parameters import Parameters
 from .reading import Reading
 from .shaping import Shaping
@@ -83,7 +83,10 @@ class SyncingWithEso(LiveObjects, Reading, Shaping):
                 ("ServiceAccount", f"{p.namespace}/{p.service_account}"), ("SecretStore", store.summary())]
         said = ("chapter 2's identity is in place" if not made else
                 "chapter 2 had not run here: set up " + ", ".join(made) + " with chapter 2's own cells")
-        return Note(said, rows, title="identity", ok=store.ok)
+        return shown(Note(said, rows, title="identity", ok=store.ok), "chapter 2's identity",
+                     akeyless_cli("get-role", "--name", p.role, why="the role, its rules and its association"),
+                     akeyless_cli("gateway-get-k8s-auth-config", "--name", p.k8s_conf_name, why="the gateway config"),
+                     kubectl("get", "secretstore", "akeyless-store", "-n", p.namespace, why="Ready: store validated"))
 
     @staticmethod
     def _present(read: Callable) -> bool:

@@ -90,8 +90,11 @@ class Shaping:
         rows.append(("(data[] instead of find)", "a deleted item read through data[].remoteRef is an error for ESO "
                      "v0.16.2's Akeyless provider (item does not exist), not 'no secret': the ExternalSecret turns "
                      "SecretSyncedError and the Secret keeps its data whatever the deletionPolicy"))
-        return Note("deletionPolicy decides what ESO does to the Secret when the provider has nothing for it", rows,
-                    ("deletionPolicy", "what happened"), title="deletionPolicy")
+        return shown(Note("deletionPolicy decides what ESO does to the Secret when the provider has nothing for it",
+                          rows, ("deletionPolicy", "what happened"), title="deletionPolicy"), "deletionPolicy",
+                     akeyless_cli("delete-item", "--name", f"{p.folder}/gone-delete/one", why="the item goes"),
+                     kubectl("annotate", "externalsecret", f"{p.k8s_secret}-del-delete", "-n", p.namespace,
+                             'force-sync="$(date +%s)"', "--overwrite", why="ESO looks again at once"))
 
     # --- 6. sharing a store ---------------------------------------------------------------------------------
 
@@ -114,7 +117,8 @@ class Shaping:
     def outside_namespace(self):
         ns = self.p.other_namespace
         self.cluster.ensure_namespace(ns)
-        return self.apply(self.shared_external_secret(ns))
+        return applied(self.shared_external_secret(ns), self.apply(self.shared_external_secret(ns)),
+                       step="a namespace outside the conditions")
 
     # --- 7. the other direction: PushSecret ------------------------------------------------------------------
 
@@ -167,10 +171,11 @@ class Shaping:
                 break
             time.sleep(0.2)
         gone = not self.session.exists(lambda: ak.get_secret_value(self.akeyless, f"{p.pushed}/api-token"))
-        return Note("PushSecret deleted: " + ("ESO deleted the item it had created" if gone else
+        note = Note("PushSecret deleted: " + ("ESO deleted the item it had created" if gone else
                                               "the item is still in Akeyless"),
-                    [("deletionPolicy", "Delete (Retain, the default, leaves the item)")], title="PushSecret",
-                    ok=True)
+                    [("deletionPolicy", "Delete (None, the default, leaves the item)")], title="PushSecret", ok=gone)
+        return shown(note, "delete the PushSecret", kubectl("delete", "pushsecret", f"{p.k8s_secret}-push", "-n",
+                                                            p.namespace, why="ESO's finalizer deletes the pushed item"))
 
     # --- 8. watching ESO ------------------------------------------------------------------------------------
 
