@@ -56,8 +56,21 @@ def test_runs_on_the_real_stack_without_leaking(real_lab, params, tmp_path):
         assert f"exercise {exercise} (" in text and "correct:" in text
     assert text.count("not yet:") == 0, "an exercise's solution did not pass its own check"
     assert "Secret followed after" in text and "ReadOnly" in text
+    assert "chapter 2 had not run here: set up" in text, "a fresh lab: the identity is set up with chapter 2's cells"
     if params:
         assert params["secret_path"] in text and "/demo/app" not in text, "a default leaked into the second set"
+
+
+@needs_real_stack
+def test_the_learners_wrong_answers_never_break_the_cells_after_them(real_lab, tmp_path):
+    """apply_solutions=False applies the answer cells as committed (each a wrong first try): every check says
+    "not yet" with its hint, and the rest of the chapter runs to the end."""
+    run = run_notebook(NOTEBOOK, tmp_path / NOTEBOOK.name, {"apply_solutions": False})
+    assert run.ok, run.error
+    text = _outputs(json.loads(run.output.read_text()))
+    assert text.count("not yet:") >= 4 * 2, "each of the four checks (text and HTML) says not yet"
+    assert "Hint: " in text and "correct:" not in text
+    assert "removed " in text and "ESO pushed the Secret to Akeyless" in text, "the cells after the exercises ran"
 
 
 def test_stops_on_the_emulator_in_one_line(tmp_path, monkeypatch):
