@@ -17,9 +17,10 @@ from ... import akeyless_client as ak
 from ... import eso_controller
 from ...access import path_matches, validate_capabilities
 from ...display import Note
-from ...errors import AkeylessError, ClusterError
+from ...errors import ClusterError
 from ...exercises import AnswerError, Exercise, Verdict, parse_yaml
 from . import manifests as m
+from .live import tolerate_absent
 
 if TYPE_CHECKING:
     from .chapter import SyncingWithEso
@@ -152,13 +153,8 @@ class Exercises:
                     title="exercise 2")
 
     def _drop_rule(self, path: str | None) -> None:
-        if not path:
-            return
-        try:
-            ak.delete_role_rule(self.c.akeyless, self.p.role, path)
-        except AkeylessError as exc:
-            if exc.status not in (400, 404, None):
-                raise
+        if path:
+            tolerate_absent(lambda: ak.delete_role_rule(self.c.akeyless, self.p.role, path))
 
     def _apply_rule(self, rule: dict):
         self._drop_rule(self._learner_rule)

@@ -10,7 +10,7 @@ from ... import eso_controller
 from ...cluster_results import SecretResult
 from ...commands import Command, Commands
 from ...display import Annotated, Result
-from ...errors import ClusterError
+from ...errors import AkeylessError, ClusterError, NotReady
 from ...eso import Manifest
 
 WAIT = 30.0          # bound on every wait for the controller (a reconcile takes well under a second here)
@@ -36,6 +36,15 @@ def applied(manifest: Manifest, *parts, step: str) -> Annotated:
     check = kubectl("get", manifest.kind.lower(), meta["name"], *where, "-o",
                     "jsonpath={.status.conditions[?(@.type=='Ready')].message}", why="ESO's verdict")
     return shown(Parts([manifest, *parts]), step, apply_line(manifest), check)
+
+
+def tolerate_absent(action) -> None:
+    """An Akeyless deletion that may find nothing to delete (404, or 400 for a rule that is not there)."""
+    try:
+        action()
+    except AkeylessError as exc:
+        if exc.status not in (400, 404, None):
+            raise
 
 
 def apply_line(manifest: Manifest) -> Command:
@@ -141,6 +150,13 @@ class LiveObjects:
             if exc.status == 404:
                 return None
             raise
+
+    def require(self, manifest: Manifest, cell: str, section: int) -> None:
+        """NotReady naming the cell that applies `manifest` when it is not on the cluster now (cleanup removes it)."""
+        if self.cluster.get_object(*ident(manifest)) is None:
+            meta = manifest.body["metadata"]
+            raise NotReady(f"this cell needs {manifest.kind} {meta['name']}, which is not on the cluster now "
+                           "(cleanup removes it)", f"chapter.{cell}()", section)
 
     def fresh_target(self, name: str, *, merge: bool = False) -> None:
         """The Secret a demonstration starts from: none (ESO creates it), or, for creationPolicy Merge, one that

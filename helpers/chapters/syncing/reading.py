@@ -9,10 +9,9 @@ import time
 from ... import akeyless_client as ak
 from ... import eso_controller
 from ...display import Note, mask_secret
-from ...errors import AkeylessError
 from ...eso import Manifest
 from . import manifests as m
-from .live import WAIT, Parts, akeyless_cli, applied, kubectl, shown, some
+from .live import WAIT, Parts, akeyless_cli, applied, kubectl, shown, some, tolerate_absent
 
 
 class Reading:
@@ -22,6 +21,7 @@ class Reading:
 
     def rotate(self) -> Note:
         """A new value in Akeyless; the Secret follows at ESO's next refresh: the delay measured."""
+        self.require(self.base_secret(), "sync", 1)
         old = self._value(self.p.k8s_secret, "password")
         new = secrets.token_urlsafe(18)
         ak.update_secret(self.akeyless, self.p.secret_path, new)
@@ -40,6 +40,7 @@ class Reading:
 
     def force_sync(self) -> Note:
         """The same, without waiting for the interval: a new force-sync annotation reconciles at once."""
+        self.require(self.base_secret(), "sync", 1)
         old = self._value(self.p.k8s_secret, "password")
         new = secrets.token_urlsafe(18)
         ak.update_secret(self.akeyless, self.p.secret_path, new)
@@ -158,11 +159,7 @@ class Reading:
 
     def set_catalog_rule(self, capabilities: list[str] | None) -> None:
         rule = f"{self.p.catalog}/*"
-        try:
-            ak.delete_role_rule(self.akeyless, self.p.role, rule)
-        except AkeylessError as exc:
-            if exc.status not in (404, None, 400):
-                raise
+        tolerate_absent(lambda: ak.delete_role_rule(self.akeyless, self.p.role, rule))
         if capabilities:
             ak.set_role_rule(self.akeyless, self.p.role, rule, list(capabilities))
 

@@ -8,10 +8,10 @@ import time
 from ... import akeyless_client as ak
 from ... import eso_controller
 from ...display import Note
-from ...errors import AkeylessError
+from ...errors import NotReady
 from ...eso import Manifest
 from . import manifests as m
-from .live import Parts, akeyless_cli, applied, ident, kubectl, shown, some
+from .live import Parts, akeyless_cli, applied, ident, kubectl, shown, some, tolerate_absent
 
 
 class Shaping:
@@ -116,6 +116,7 @@ class Shaping:
 
     def outside_namespace(self):
         ns = self.p.other_namespace
+        self.require(self.cluster_store(), "share_store", 6)
         self.cluster.ensure_namespace(ns)
         return applied(self.shared_external_secret(ns), self.apply(self.shared_external_secret(ns)),
                        step="a namespace outside the conditions")
@@ -127,50 +128,51 @@ class Shaping:
         return m.push_secret(f"{p.k8s_secret}-push", p.namespace, self.store(), f"{p.k8s_secret}-source", "api-token",
                              f"{p.pushed}/api-token", refresh=p.refresh_interval)
 
+    @property
+    def pushed_item(self) -> str:
+        return f"{self.p.pushed}/api-token"
+
     def push(self, grant: bool):
-        """The PushSecret, without (grant=False) then with the rule that lets the role create the item."""
+        """The PushSecret: without (grant=False: the rule and any earlier pushed item removed first) and with
+        the rule that lets the role create the item."""
         p = self.p
         rule = f"{p.pushed}/*"
+        source = f"{p.k8s_secret}-source"
         if grant:
             ak.set_role_rule(self.akeyless, p.role, rule, ["read", "create", "update", "delete"])
         else:
-            try:
-                ak.delete_role_rule(self.akeyless, p.role, rule)
-            except AkeylessError:
-                pass
-            try:
-                ak.delete_item(self.akeyless, f"{p.pushed}/api-token")
-            except AkeylessError:
-                pass
-            self.cluster.write_secret(p.namespace, f"{p.k8s_secret}-source", {"api-token": secrets.token_urlsafe(18)})
+            tolerate_absent(lambda: ak.delete_role_rule(self.akeyless, p.role, rule))
+            tolerate_absent(lambda: ak.delete_item(self.akeyless, self.pushed_item))
+        if not grant or self.secret(source) is None:
+            self.cluster.write_secret(p.namespace, source, {"api-token": secrets.token_urlsafe(18)})
         manifest = self.push_secret()
         verdict = self.apply(manifest)
         capability = ((self.cluster.get_object(*ident(self.store())) or {}).get("status") or {}).get("capabilities")
-        pushed = self.session.exists(lambda: ak.get_secret_value(self.akeyless, f"{p.pushed}/api-token"))
+        pushed = self.session.exists(lambda: ak.get_secret_value(self.akeyless, self.pushed_item))
         rows = [("SecretStore status.capabilities", capability or "(none)"),
                 ("PushSecret", verdict.summary()),
-                (f"item {p.pushed}/api-token in Akeyless", "exists" if pushed else "absent")]
-        parts = [Note("ESO pushed the Secret to Akeyless" if pushed else "nothing was pushed", rows, title="PushSecret",
-                      ok=pushed == grant)]
-        if grant:
-            parts.append(ak.get_role(self.akeyless, p.role))
-        if grant:
-            return shown(Parts(parts), "the rule PushSecret needs",
-                         akeyless_cli("set-role-rule", "--role-name", p.role, "--path", rule, "--capability", "create",
-                                      "--capability", "update", "--capability", "read", "--capability", "delete",
-                                      why="create for the first push, update for later ones"))
-        return applied(manifest, *parts, step="PushSecret")
+                (f"item {self.pushed_item} in Akeyless", "exists" if pushed else "absent")]
+        note = Note("ESO pushed the Secret to Akeyless" if pushed else "nothing was pushed", rows, title="PushSecret",
+                    ok=pushed == grant)
+        if not grant:
+            return applied(manifest, note, step="PushSecret")
+        return shown(Parts([note, ak.get_role(self.akeyless, p.role)]), "the rule PushSecret needs",
+                     akeyless_cli("set-role-rule", "--role-name", p.role, "--path", rule, "--capability", "create",
+                                  "--capability", "update", "--capability", "read", "--capability", "delete",
+                                  why="create for the first push, update for later ones"))
 
     def unpush(self) -> Note:
         """Deleting the PushSecret with deletionPolicy Delete removes the item it created (tagged by ESO)."""
         p = self.p
+        if not self.session.exists(lambda: ak.get_secret_value(self.akeyless, self.pushed_item)):
+            raise NotReady(f"there is no pushed item {self.pushed_item} to watch ESO delete", "chapter.push(grant=True)",
+                           7)
         eso_controller.delete(self.cluster, self.push_secret())
         start = time.monotonic()
-        while time.monotonic() - start < 15:
-            if not self.session.exists(lambda: ak.get_secret_value(self.akeyless, f"{p.pushed}/api-token")):
-                break
+        while time.monotonic() - start < 15 and self.session.exists(
+                lambda: ak.get_secret_value(self.akeyless, self.pushed_item)):
             time.sleep(0.2)
-        gone = not self.session.exists(lambda: ak.get_secret_value(self.akeyless, f"{p.pushed}/api-token"))
+        gone = not self.session.exists(lambda: ak.get_secret_value(self.akeyless, self.pushed_item))
         note = Note("PushSecret deleted: " + ("ESO deleted the item it had created" if gone else
                                               "the item is still in Akeyless"),
                     [("deletionPolicy", "Delete (None, the default, leaves the item)")], title="PushSecret", ok=gone)
