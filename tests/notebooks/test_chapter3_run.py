@@ -73,6 +73,21 @@ def test_the_learners_wrong_answers_never_break_the_cells_after_them(real_lab, t
     assert "removed " in text and "ESO pushed the Secret to Akeyless" in text, "the cells after the exercises ran"
 
 
+@needs_real_stack
+def test_the_identity_is_checked_live_and_only_what_is_missing_is_set_up(real_lab):
+    from helpers import akeyless_client as ak
+    from helpers.chapters import syncing
+    chapter = syncing.Chapter(syncing.Parameters(kube="apiserver"))
+    chapter.identity()
+    assert chapter.identity().result.text == "chapter 2's identity is in place"
+    ak.delete_role(chapter.akeyless, chapter.p.role)
+    assert chapter.identity().result.text.endswith(": set up the role with chapter 2's own cells")
+    ak.delete_gateway_k8s_config(chapter.akeyless, chapter.p.k8s_conf_name)
+    said = chapter.identity().result.text
+    assert "the auth method, the token reviewer, the gateway config, the role" in said, said
+    assert chapter.sync().ok
+
+
 def test_stops_on_the_emulator_in_one_line(tmp_path, monkeypatch):
     lab_dir = tmp_path / "lab"
     monkeypatch.setenv("WORKSHOP_LAB_DIR", str(lab_dir))

@@ -61,28 +61,33 @@ class SyncingWithEso(LiveObjects, Reading, Shaping):
         return self.session.describe()
 
     def identity(self) -> Note:
-        """Chapter 2's identity, checked live; what is missing is set up with chapter 2's own cells."""
-        p, made = self.p, []
-        checks = [("the secret", "seed_secret", lambda: ak.get_secret_value(self.akeyless, p.secret_path)),
-                  ("the auth method", "create_auth_method", lambda: ak.get_auth_method(self.akeyless, p.auth_method)),
-                  ("the token reviewer", "create_reviewer", self._reviewer_ok),
-                  ("the gateway config", "create_gateway_config",
-                   lambda: ak.get_gateway_k8s_config(self.akeyless, p.k8s_conf_name)),
-                  ("the role", "create_role", lambda: ak.get_role(self.akeyless, p.role))]
-        missing = [c for c in checks if not self._present(c[2])]
-        if any(c[1] in ("create_auth_method", "create_reviewer") for c in missing):
-            missing = [c for c in checks if c[1] != "seed_secret" or c in missing]   # a new method needs its config
+        """Chapter 2's identity, checked live; what is missing is set up with chapter 2's own cells. The gateway
+        config needs the auth method's private key, only known when the method is created: a missing method,
+        reviewer or config (or a config serving another method) is therefore set up again from the method on."""
+        p = self.p
+        method = self._present(lambda: ak.get_auth_method(self.akeyless, p.auth_method))
+        config_ok = method and self._present(lambda: self._config_serves(self.auth.access_id()))
+        chain = not (method and config_ok and self._present(self._reviewer_ok))
+        missing = [("the secret", "seed_secret")] if not self._present(
+            lambda: ak.get_secret_value(self.akeyless, p.secret_path)) else []
+        if chain:
+            missing += [("the auth method", "create_auth_method"), ("the token reviewer", "create_reviewer"),
+                        ("the gateway config", "create_gateway_config")]
+        if chain or not self._present(self._role_ok):
+            missing.append(("the role", "create_role"))
+        made = []
         self.cluster.ensure_namespace(p.namespace)
         self.cluster.ensure_service_account(p.namespace, p.service_account)
-        for label, cell, _ in missing:
+        for label, cell in missing:
             getattr(self.auth, cell)()
             made.append(label)
-        self.auth.secret_store_applied = eso_controller.apply(self.cluster, self.auth.secret_store())
+        eso_controller.apply(self.cluster, self.auth.secret_store())
         store = eso_controller.wait(self.cluster, self.auth.secret_store(), timeout=WAIT, progress=None)
         rows = [("auth method", p.auth_method), ("gateway config", p.k8s_conf_name), ("role", p.role),
                 ("ServiceAccount", f"{p.namespace}/{p.service_account}"), ("SecretStore", store.summary())]
         said = ("chapter 2's identity is in place" if not made else
-                "chapter 2 had not run here: set up " + ", ".join(made) + " with chapter 2's own cells")
+                ("chapter 2 had not run here" if len(made) >= 5 else "part of chapter 2's identity was missing")
+                + ": set up " + ", ".join(made) + " with chapter 2's own cells")
         return shown(Note(said, rows, title="identity", ok=store.ok), "chapter 2's identity",
                      akeyless_cli("get-role", "--name", p.role, why="the role, its rules and its association"),
                      akeyless_cli("gateway-get-k8s-auth-config", "--name", p.k8s_conf_name, why="the gateway config"),
@@ -96,6 +101,21 @@ class SyncingWithEso(LiveObjects, Reading, Shaping):
         except (AkeylessError, ClusterError, NotReady):
             return False
         return True
+
+    def _config_serves(self, access_id: str) -> None:
+        config = ak.get_gateway_k8s_config(self.akeyless, self.p.k8s_conf_name)
+        if config.access_id != access_id or config.k8s_host != self.cluster.server:  # a lab restarted on new ports
+            raise NotReady("the gateway config serves another auth method or API server", "chapter.identity()")
+
+    def _role_ok(self) -> None:
+        """The role exists, grants secret_rule and is associated with the method for this namespace and SA."""
+        p = self.p
+        role = ak.get_role(self.akeyless, p.role)
+        associated = any(m == p.auth_method and p.namespace in (claims.get("namespace") or [])
+                         and p.service_account in (claims.get("service_account_name") or [])
+                         for m, claims, _, _ in role.associations)
+        if not associated or p.secret_rule not in [path for path, _, _ in role.rules]:
+            raise NotReady(f"role {p.role} does not serve {p.namespace}/{p.service_account}", "chapter.identity()")
 
     def _reviewer_ok(self):
         token = self.cluster.request_token(self.p.reviewer_namespace, self.p.reviewer_service_account)
