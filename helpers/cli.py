@@ -79,8 +79,13 @@ def _run(args) -> int:
         print("stack: " + ("real (etcd, kube-apiserver, kube-controller-manager, the ESO controller)"
                            if parameters.get("kube") == "apiserver" else
                            "emulator (Python Kubernetes API; ESO replayed; `make real` builds the real stack)"))
+    names = args.notebook or None
+    if args.chapters:
+        from .tutorial import CHAPTERS
+        names = [c.stem for c in CHAPTERS if c.needs_real_stack == (args.chapters == "real")
+                 and (not args.notebook or c.stem in args.notebook or f"{c.stem}.ipynb" in args.notebook)]
     results = run_all(output_dir=args.output, parameters=parameters,
-                      names=args.notebook or None, html=not args.no_html, in_place=args.in_place)
+                      names=names, html=not args.no_html, in_place=args.in_place)
     for line in results.lines():
         print(line)
     return 0 if results.ok else 1
@@ -162,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--output", default="build/executed")
     run.add_argument("-p", "--parameter", action="append", help="name=value passed to every notebook")
     run.add_argument("--notebook", action="append", help="only this notebook (repeatable)")
+    run.add_argument("--chapters", choices=["emulator", "real"],
+                     help="only the chapters whose committed outputs come from this stack (make notebooks)")
     run.add_argument("--no-html", action="store_true", help="skip the offline HTML export")
     run.add_argument("--in-place", action="store_true",
                      help="write the outputs back into notebooks/ (how the committed outputs are made)")

@@ -175,43 +175,11 @@ def _event_time(event: dict) -> float:
     return when.timestamp() if hasattr(when, "timestamp") else (parse_time(when) or 0)
 
 
-def wait(cluster, manifest: Manifest | dict, *, timeout: float = DEFAULT_TIMEOUT, since: float | None = None,
-         progress: Callable[[str], None] | None = print) -> ControllerStatus:
-    """Poll until the controller has decided about the object (Ready True or False; with `since`,
-    a decision made at or after that time: a re-sync), or `timeout` seconds. Never raises for the
-    controller's verdict and never waits longer than `timeout`; prints one line per change of state."""
+def _poll(cluster, manifest, done: Callable[[ControllerStatus], bool], describe: Callable[[ControllerStatus], str],
+          timeout: float, progress: Callable[[str], None] | None) -> ControllerStatus:
+    """Read the object's status until `done` says so or `timeout` seconds have passed (then `timed_out`);
+    one progress line per change of what `describe` says. An object not there yet is an empty status."""
     start = time.monotonic()
-    last_line = ""
-    while True:
-        try:
-            current = status(cluster, manifest)
-        except ClusterError as exc:
-            if exc.status != 404:
-                raise
-            api_version, kind, namespace, name = _identity(manifest)
-            current = ControllerStatus(kind, namespace, name)
-        current.waited = time.monotonic() - start
-        if _decided(current, since):
-            return _with_warning(cluster, manifest, current, since, start) if not current.ok else current
-        if current.waited >= timeout:
-            current.timed_out = True
-            return current
-        line = current.ready and f"{current.ready.status} {current.ready.reason}" or "no status yet"
-        if progress and line != last_line:
-            progress(f"waiting for ESO: {current.kind} {current.name}: {line} ({current.waited:.1f} s of {timeout:.0f})")
-            last_line = line
-        time.sleep(POLL_SECONDS)
-
-
-def wait_for(cluster, manifest: Manifest | dict, *, reason: str | None = None, status_: str | None = None,
-             condition: str = "Ready", timeout: float = DEFAULT_TIMEOUT, since: float | None = None,
-             progress: Callable[[str], None] | None = print) -> ControllerStatus:
-    """Poll until the object's `condition` has the given `reason` and/or status ("True"/"False"),
-    (with `since`: set at or after that time), or `timeout` seconds. Returns the last status read
-    (`timed_out` set when the wait ran out); never raises for what the controller decided."""
-    start = time.monotonic()
-    floor = int(since) if since else 0
-    wanted = " ".join(x for x in (condition, status_, reason) if x)
     last_line = ""
     while True:
         try:
@@ -222,19 +190,54 @@ def wait_for(cluster, manifest: Manifest | dict, *, reason: str | None = None, s
             _, kind, namespace, name = _identity(manifest)
             current = ControllerStatus(kind, namespace, name)
         current.waited = time.monotonic() - start
-        found = current.condition(condition)
-        if found and (reason is None or found.reason == reason) and (status_ is None or found.status == status_) \
-                and (not floor or (found.last_transition or 0) >= floor or (current.refresh_time or 0) >= floor):
+        if done(current):
             return current
         if current.waited >= timeout:
             current.timed_out = True
             return current
-        line = f"{found.status} {found.reason}" if found else "no such condition yet"
+        line = describe(current)
         if progress and line != last_line:
-            progress(f"waiting for {wanted} on {current.kind} {current.name}: now {line} "
-                     f"({current.waited:.1f} s of {timeout:.0f})")
+            progress(f"{line} ({current.waited:.1f} s of {timeout:.0f})")
             last_line = line
         time.sleep(POLL_SECONDS)
+
+
+def wait(cluster, manifest: Manifest | dict, *, timeout: float = DEFAULT_TIMEOUT, since: float | None = None,
+         progress: Callable[[str], None] | None = print) -> ControllerStatus:
+    """Poll until the controller has decided about the object (Ready True or False; with `since`,
+    a decision made at or after that time: a re-sync), or `timeout` seconds. Never raises for the
+    controller's verdict and never waits longer than `timeout`; prints one line per change of state."""
+    start = time.monotonic()
+    current = _poll(cluster, manifest, lambda c: _decided(c, since),
+                    lambda c: f"waiting for ESO: {c.kind} {c.name}: "
+                              + (c.ready and f"{c.ready.status} {c.ready.reason}" or "no status yet"),
+                    timeout, progress)
+    if current.timed_out or current.ok:
+        return current
+    return _with_warning(cluster, manifest, current, since, start)
+
+
+def wait_for(cluster, manifest: Manifest | dict, *, reason: str | None = None, status_: str | None = None,
+             condition: str = "Ready", timeout: float = DEFAULT_TIMEOUT, since: float | None = None,
+             progress: Callable[[str], None] | None = print) -> ControllerStatus:
+    """Poll until the object's `condition` has the given `reason` and/or status ("True"/"False"),
+    (with `since`: set at or after that time), or `timeout` seconds. Returns the last status read
+    (`timed_out` set when the wait ran out); never raises for what the controller decided."""
+    floor = int(since) if since else 0
+    wanted = " ".join(x for x in (condition, status_, reason) if x)
+
+    def done(current: ControllerStatus) -> bool:
+        found = current.condition(condition)
+        return bool(found) and (reason is None or found.reason == reason) and \
+            (status_ is None or found.status == status_) and \
+            (not floor or (found.last_transition or 0) >= floor or (current.refresh_time or 0) >= floor)
+
+    def describe(current: ControllerStatus) -> str:
+        found = current.condition(condition)
+        return (f"waiting for {wanted} on {current.kind} {current.name}: now "
+                + (f"{found.status} {found.reason}" if found else "no such condition yet"))
+
+    return _poll(cluster, manifest, done, describe, timeout, progress)
 
 
 def metrics(lab=None, url: str | None = None):

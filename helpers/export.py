@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from .config import PROJECT_ROOT
@@ -77,6 +78,66 @@ def export_html(notebook_path: str | Path, out_dir: str | Path) -> Path:
     return out
 
 
+INDEX = "index.html"
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    notebook: Path           # the executed notebook (or, when skipped, the chapter's source)
+    skipped: str = ""        # why it did not run: it gets no page, the index says what to do
+
+
+def title_of(notebook) -> str:
+    """The chapter's title: its first markdown heading, else the file name."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return ""
+
+
+def export_index(entries, out_dir: str | Path) -> Path:
+    """Write out_dir/index.html: one row per chapter (title, what it teaches, the stack its outputs
+    came from, a relative link to its page), skipped chapters marked with how to run them. Plain
+    HTML with no script, so it opens from file:// offline."""
+    import html
+
+    import nbformat
+
+    from .tutorial import chapter_info, real_stack_steps
+
+    out_dir = Path(out_dir)
+    rows = []
+    for entry in entries:
+        source, skipped = Path(entry.notebook), entry.skipped
+        notebook = nbformat.read(source, as_version=4) if source.is_file() else None
+        info = chapter_info(source)
+        title = html.escape((notebook and title_of(notebook)) or source.stem)
+        stack = (notebook.metadata.get("workshop") or {}).get("stack", "") if notebook else ""
+        if skipped:
+            link = f"<span class='skipped'>{title}</span>"
+            state = f"<b>skipped</b>: needs the real stack ({html.escape(real_stack_steps())})"
+        else:
+            link = f"<a href='{html.escape(source.stem)}.html'>{title}</a>"
+            state = f"outputs from the {html.escape(stack)}" if stack else "outputs from a headless run"
+        rows.append(f"<tr><td>{link}</td><td>{html.escape(info.teaches)}</td><td>{state}</td></tr>")
+    page = (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<title>Akeyless and ESO on Kubernetes: the chapters</title>"
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
+        "table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.5em;"
+        "text-align:left;vertical-align:top}.skipped{color:#777}</style></head><body>"
+        "<h1>Akeyless and ESO on Kubernetes: the chapters</h1>"
+        "<p>Each page is a chapter as it ran headless, opened from disk; it needs no network.</p>"
+        "<table><thead><tr><th>chapter</th><th>what it teaches</th><th>run</th></tr></thead><tbody>"
+        + "".join(rows) + "</tbody></table></body></html>\n")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / INDEX
+    out.write_text(page, encoding="utf-8")
+    return out
+
+
 def _has_mermaid(notebook) -> bool:
     for cell in notebook.cells:
         if cell.cell_type == "markdown" and "```mermaid" in cell.source:
@@ -96,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for notebook in args.notebooks:
             print(f"wrote {export_html(notebook, args.out)}")
+        print(f"wrote {export_index([IndexEntry(n) for n in args.notebooks], args.out)}")
     except ExportFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

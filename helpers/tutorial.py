@@ -1,4 +1,8 @@
-"""The headless tutorial run: every notebook executed with papermill against the chosen target."""
+"""The headless tutorial run: every notebook executed with papermill against the chosen target.
+
+A chapter that needs the real ESO controller stops on helpers.errors.NeedsRealStack in its first code
+cell when the target has none: the run reports it SKIP (one line, with how to run it) and still passes.
+"""
 from __future__ import annotations
 
 import base64
@@ -12,6 +16,45 @@ from pathlib import Path
 from .config import PROJECT_ROOT
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+SKIPPED_ON = "NeedsRealStack"          # the error class a chapter raises where no real ESO watches
+REAL_STACK_STEPS = ("make real, then `python -m helpers lab down` and `make run` "
+                    "(the run takes the real stack once it is built)")
+BUILT_STEPS = "it is built: `python -m helpers lab down`, then `make run` (or `lab up --kube apiserver`)"
+
+
+def real_stack_steps() -> str:
+    """How to run a chapter that needs the real stack, from where this machine is."""
+    from .lab import apiserver
+    return BUILT_STEPS if apiserver.real_stack_available() else REAL_STACK_STEPS
+STACKS = {"emulator": "emulator", "apiserver": "real stack", "kubeconfig": "your cluster (kubeconfig)"}
+
+
+@dataclass(frozen=True)
+class ChapterInfo:
+    """What the README, the index page and the test wiring say about one notebook."""
+
+    stem: str
+    teaches: str
+    needs_real_stack: bool = False      # committed outputs from the real stack; its tests run in CI's second pass
+
+
+CHAPTERS = (
+    ChapterInfo("02_kubernetes_auth", "how ESO on AKS authenticates to Akeyless with Kubernetes auth: the "
+                                      "ServiceAccount token, TokenReview, the auth method, the role and the first sync"),
+    ChapterInfo("03_syncing_with_eso", "what the real ESO controller does over time: refresh and rotation, versions, "
+                                       "find, templates, policies, shared stores, PushSecret, with exercises",
+                needs_real_stack=True),
+)
+
+
+def chapter_info(path: str | Path) -> ChapterInfo:
+    stem = Path(path).stem
+    return next((c for c in CHAPTERS if c.stem == stem), ChapterInfo(stem, ""))
+
+
+def real_stack_only(path: str | Path) -> bool:
+    """Does this notebook need the real ESO controller (so it is skipped on the emulator)?"""
+    return chapter_info(path).needs_real_stack
 # Per cell, and below the tests' 300 s pytest-timeout, so a stuck cell is reported by its number.
 # The slowest honest cell starts the real kube-apiserver (up to 120 s on a loaded machine).
 CELL_TIMEOUT = 180
@@ -23,10 +66,17 @@ class NotebookRun:
     output: Path
     seconds: float
     error: str = ""
+    skipped: str = ""        # why the chapter did not run here (it needs the real stack)
 
     @property
     def ok(self) -> bool:
         return not self.error
+
+    def line(self) -> str:
+        if self.skipped:
+            return f"SKIP  {Path(self.name).stem:<40} ... needs the real stack: {real_stack_steps()}"
+        line = f"{'PASS' if self.ok else 'FAIL'}  {self.name:<40} {self.seconds:6.1f} s  -> {_short(self.output)}"
+        return line + (f"\n      {self.error}" if self.error else "")
 
 
 @dataclass
@@ -41,8 +91,7 @@ class RunReport:
     def lines(self) -> list[str]:
         if not self.runs:
             return [f"FAIL  no notebooks found in {NOTEBOOKS_DIR}"]
-        out = [f"{'PASS' if r.ok else 'FAIL'}  {r.name:<40} {r.seconds:6.1f} s  -> {_short(r.output)}"
-               + (f"\n      {r.error}" if r.error else "") for r in self.runs]
+        out = [r.line() for r in self.runs]
         out += [f"HTML  {_short(path)}" for path in self.html]
         return out + self.next_steps()
 
@@ -56,14 +105,34 @@ class RunReport:
                  f"  make lab      JupyterLab on 127.0.0.1; open the URL it prints ({first} opens)"]
         if self.html:
             steps.append(f"  or open {_short(self.html[0])} in a browser: it works from disk, offline")
+        skipped = [Path(r.name).stem for r in self.runs if r.skipped]
+        if skipped:
+            from .lab import apiserver
+            build = "" if apiserver.real_stack_available() else \
+                "  make real     builds the real stack once (Go, ~5 min cold); then "
+            steps.append((build or "  ") + f"`python -m helpers lab down` and `make run` runs {', '.join(skipped)} "
+                         "too, on the real stack")
         return steps
 
 
 def notebooks(names: list[str] | None = None) -> list[Path]:
     found = sorted(NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
-    if names:
+    if names is not None:
         found = [p for p in found if p.name in names or p.stem in names]
     return found
+
+
+def real_stack_test_paths() -> list[str]:
+    """What the real-stack pass of `make test` adds for the chapters that need it: each one's notebook
+    (nbval) and its tests/notebooks/test_chapterN_*.py, relative to the project root."""
+    paths = []
+    for chapter in CHAPTERS:
+        notebook = NOTEBOOKS_DIR / f"{chapter.stem}.ipynb"
+        if chapter.needs_real_stack and notebook.is_file():
+            number = int(chapter.stem.split("_", 1)[0])
+            tests = sorted((PROJECT_ROOT / "tests" / "notebooks").glob(f"test_chapter{number}_*.py"))
+            paths += [_short(p) for p in [notebook, *tests]]
+    return paths
 
 
 def _short(path: Path) -> str:
@@ -84,18 +153,50 @@ def run_notebook(path: Path, output: Path, parameters: dict | None = None, timeo
     sockets = tempfile.mkdtemp(prefix="workshop-kernel-")
     config = Config({"KernelManager": {"transport": "ipc", "ip": os.path.join(sockets, "kernel")}})
     start = time.monotonic()
+    error = skipped = ""
     try:
         papermill.execute_notebook(str(path), str(output), parameters=parameters or {}, kernel_name="python3",
                                    cwd=str(path.parent), progress_bar=False, execution_timeout=timeout,
                                    config=config)
-        error = ""
     except PapermillExecutionError as exc:
-        error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+        if exc.ename == SKIPPED_ON:
+            skipped = _plain(exc.evalue).splitlines()[0]
+        else:
+            error = f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
     finally:
         shutil.rmtree(sockets, ignore_errors=True)
-    if not error:
+    seconds = time.monotonic() - start
+    if not error and not skipped:
         images_for_untrusted_viewers(output)
-    return NotebookRun(path.name, output, time.monotonic() - start, error)
+        record_stack(output, stack_of(parameters or {}), seconds)
+    return NotebookRun(path.name, output, seconds, error, skipped)
+
+
+def _plain(text: str) -> str:
+    import re
+    return re.sub(r"\x1b\[[0-9;]*m", "", text or "")
+
+
+def stack_of(parameters: dict) -> str:
+    """Which stack a run with these parameters executes on, in the words of the index page."""
+    if parameters.get("target", "lab") != "lab":
+        return STACKS["kubeconfig"]
+    kube = parameters.get("kube")
+    if kube in (None, "", "auto"):
+        try:
+            from .lab.runtime import info
+            kube = info().kube_mode
+        except Exception:       # no lab running yet: the notebook starts the default one
+            kube = "emulator"
+    return STACKS.get(kube, str(kube))
+
+
+def record_stack(path: Path, stack: str, seconds: float) -> None:
+    """Note in the executed notebook which stack produced its outputs (the index page shows it)."""
+    import nbformat
+    notebook = nbformat.read(path, as_version=4)
+    notebook.metadata["workshop"] = {"stack": stack, "seconds": round(seconds)}
+    nbformat.write(notebook, path)
 
 
 def images_for_untrusted_viewers(path: Path) -> int:
@@ -136,11 +237,23 @@ def run_all(output_dir: str | Path = "build/executed", parameters: dict | None =
         output_dir = PROJECT_ROOT / output_dir
     report = RunReport()
     for path in notebooks(names):
-        target = path if in_place else output_dir / path.name
-        report.runs.append(run_notebook(path, target, parameters))
+        if not in_place:
+            report.runs.append(run_notebook(path, output_dir / path.name, parameters))
+            continue
+        # papermill writes its output even when a cell fails: run beside, replace the committed
+        # notebook only with a complete run (a skipped or failed one leaves it as it was)
+        run = run_notebook(path, output_dir / "in-place" / path.name, parameters)
+        if run.ok and not run.skipped:
+            shutil.copyfile(run.output, path)
+            run.output = path
+        report.runs.append(run)
     if html and report.ok:
-        from .export import export_html
+        from .export import IndexEntry, export_html, export_index
+        html_dir = output_dir.parent / "html"
         for run in report.runs:
-            report.html.append(export_html(run.output, output_dir.parent / "html"))
+            if not run.skipped:
+                report.html.append(export_html(run.output, html_dir))
+        report.html.insert(0, export_index([IndexEntry(NOTEBOOKS_DIR / run.name if run.skipped else run.output,
+                                                       run.skipped) for run in report.runs], html_dir))
     return report
 

@@ -42,6 +42,20 @@ def _chapter_like_notebook(path: Path) -> Path:
     return path
 
 
+def _offline_page(browser, folder: Path, requests: list[str], height: int):
+    """A page that may load files of `folder` only: any other request is recorded and aborted."""
+    page = browser.new_page(viewport={"width": 1280, "height": height})
+
+    def nothing_leaves(route):
+        if route.request.url.startswith(folder.as_uri()):
+            return route.continue_()
+        requests.append(route.request.url)
+        return route.abort()
+
+    page.route("**/*", nothing_leaves)
+    return page
+
+
 def test_exported_html_draws_every_diagram_from_disk_with_the_network_cut(tmp_path):
     from playwright.sync_api import sync_playwright
 
@@ -52,15 +66,7 @@ def test_exported_html_draws_every_diagram_from_disk_with_the_network_cut(tmp_pa
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 1000})
-
-            def nothing_leaves(route):
-                if route.request.url.startswith(page_path.parent.as_uri()):
-                    return route.continue_()
-                requests.append(route.request.url)
-                return route.abort()
-
-            page.route("**/*", nothing_leaves)
+            page = _offline_page(browser, page_path.parent, requests, height=1000)
             page.goto(page_path.as_uri())
             page.wait_for_function(f"() => document.querySelectorAll('.jp-RenderedMermaid').length >= {expected}",
                                    timeout=60_000)
@@ -79,3 +85,36 @@ def test_exported_html_draws_every_diagram_from_disk_with_the_network_cut(tmp_pa
         finally:
             browser.close()
     assert requests == []
+
+
+def test_the_index_opens_from_disk_and_its_link_opens_the_chapter(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from helpers.export import IndexEntry, export_index
+
+    chapter = _chapter_like_notebook(tmp_path / "02_kubernetes_auth.ipynb")
+    nb = nbformat.read(chapter, as_version=4)
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell("# Chapter 2: the stand-in"))
+    nb.metadata["workshop"] = {"stack": "emulator", "seconds": 30}
+    nbformat.write(nb, chapter)
+    export_html(chapter, tmp_path / "html")
+    index = export_index([IndexEntry(chapter), IndexEntry(tmp_path / "03_syncing_with_eso.ipynb", "needs ESO")],
+                         tmp_path / "html")
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = _offline_page(browser, index.parent, requests, height=800)
+            page.goto(index.as_uri())
+            rows = page.locator("tbody tr")
+            assert rows.count() == 2
+            assert "outputs from the emulator" in rows.nth(0).inner_text()
+            assert "skipped" in rows.nth(1).inner_text() and rows.nth(1).locator("a").count() == 0
+            page.get_by_role("link", name="Chapter 2: the stand-in").click()
+            page.wait_for_url("**/02_kubernetes_auth.html")
+            page.wait_for_function("() => document.querySelectorAll('.jp-RenderedMermaid').length >= 1",
+                                   timeout=60_000)
+            assert page.title() and page.locator(".jp-RenderedMermaid figure svg").count() >= 1
+            assert requests == []
+        finally:
+            browser.close()

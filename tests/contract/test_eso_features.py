@@ -295,6 +295,17 @@ def _push_secret(chapter, name: str, remote_key: str, *, deletion: str = "Delete
                      "data": [{"match": {"secretKey": "token", "remoteRef": {"remoteKey": remote_key}}}]}}
 
 
+def _ask_for_a_push(chapter, name: str) -> float:
+    """A PushSecret re-pushes before its refreshInterval when its object changes: annotate it (after
+    leaving the last sync's second: times have one-second resolution). Returns when it asked."""
+    time.sleep(1.1)
+    since = time.time()
+    chapter.cluster.request("PATCH", f"/apis/{PS_API}/namespaces/{chapter.p.namespace}/pushsecrets/{name}",
+                            {"metadata": {"annotations": {"retry": str(since)}}},
+                            content_type="application/merge-patch+json", doing="asking for a new push")
+    return since
+
+
 def _calls(chapter, since: float, path: str) -> list[tuple[str, int]]:
     return [(e["command"], e["status"]) for e in ak.audit_log(chapter.akeyless, limit=200).entries
             if e["ts"] >= since and e.get("path") == path]
@@ -319,11 +330,7 @@ def test_pushsecret_needs_create_then_pushes_updates_and_deletes_what_it_created
         ak.get_secret_value(chapter.akeyless, remote)
     ak.set_role_rule(chapter.akeyless, chapter.p.role, f"{folder}/*", ["read", "create", "update", "delete"])
     try:
-        time.sleep(1.1)
-        since = time.time()
-        chapter.cluster.request("PATCH", f"/apis/{PS_API}/namespaces/{chapter.p.namespace}/pushsecrets/pushed",
-                                {"metadata": {"annotations": {"retry": str(since)}}},
-                                content_type="application/merge-patch+json", doing="asking for a new push")
+        since = _ask_for_a_push(chapter, "pushed")
         pushed = eso_controller.wait_for(chapter.cluster, body, status_="True", since=since, timeout=WAIT,
                                          progress=None)
         assert (pushed.reason, pushed.ready.message) == ("Synced", "PushSecret synced successfully"), pushed.summary()
@@ -334,11 +341,7 @@ def test_pushsecret_needs_create_then_pushes_updates_and_deletes_what_it_created
         chapter.cluster.apply({"apiVersion": "v1", "kind": "Secret",
                                "metadata": {"name": "pushed", "namespace": chapter.p.namespace},
                                "stringData": {"token": "push-2"}})
-        time.sleep(1.1)
-        since = time.time()
-        chapter.cluster.request("PATCH", f"/apis/{PS_API}/namespaces/{chapter.p.namespace}/pushsecrets/pushed",
-                                {"metadata": {"annotations": {"retry": str(since)}}},
-                                content_type="application/merge-patch+json", doing="asking for a new push")
+        since = _ask_for_a_push(chapter, "pushed")
         assert eso_controller.wait_for(chapter.cluster, body, status_="True", since=since, timeout=WAIT,
                                        progress=None).ok
         assert json.loads(ak.get_secret_value(chapter.akeyless, remote, reveal=True).value) == {"token": "push-2"}
@@ -435,3 +438,27 @@ def test_each_refresh_is_recorded_in_status_and_a_change_in_an_updated_event(cha
     assert later.refresh_time > first.refresh_time
     assert any(e["reason"] == "Updated" for e in eso_controller.events(chapter.cluster, body)), later.events
     assert eso_controller.metrics(chapter.session.lab).of(chapter.p.namespace, "refreshed")[0] >= 2
+
+
+def test_pushsecret_without_update_creates_once_then_is_refused(chapter):
+    """`create` alone makes the first push; a changed value needs `update` (update-secret-val is refused)."""
+    folder = f"/demo/push-once-{uuid.uuid4().hex[:6]}"
+    remote = f"{folder}/token"
+    ak.set_role_rule(chapter.akeyless, chapter.p.role, f"{folder}/*", ["read", "create"])
+    try:
+        chapter.cluster.apply({"apiVersion": "v1", "kind": "Secret",
+                               "metadata": {"name": "pushed-once", "namespace": chapter.p.namespace},
+                               "stringData": {"token": "first"}})
+        body = _push_secret(chapter, "pushed-once", remote, deletion="None")
+        assert _sync(chapter, body).ok
+        chapter.cluster.apply({"apiVersion": "v1", "kind": "Secret",
+                               "metadata": {"name": "pushed-once", "namespace": chapter.p.namespace},
+                               "stringData": {"token": "second"}})
+        since = _ask_for_a_push(chapter, "pushed-once")
+        refused = eso_controller.wait_for(chapter.cluster, body, status_="False", since=since, timeout=WAIT,
+                                          progress=None)
+        assert refused.reason == "Errored" and refused.ready.message.endswith(": 401 Unauthorized"), refused.summary()
+        assert ("update-secret-val", 401) in _calls(chapter, since, remote)
+        assert json.loads(ak.get_secret_value(chapter.akeyless, remote, reveal=True).value) == {"token": "first"}
+    finally:
+        ak.delete_role_rule(chapter.akeyless, chapter.p.role, f"{folder}/*")

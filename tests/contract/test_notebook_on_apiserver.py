@@ -15,7 +15,8 @@ pytestmark = [pytest.mark.apiserver,
                                         "run `bash tools/k8s/build.sh`")]
 
 
-@pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.stem)
+# chapter 2's expectations (its failure scenarios, its expiry demo); chapter 3 runs on the real stack anyway
+@pytest.mark.parametrize("path", notebooks(["02_kubernetes_auth"]), ids=lambda p: p.stem)
 def test_notebook_runs_against_the_real_api_server(path, tmp_path, monkeypatch):
     lab_dir = tmp_path / "lab"
     monkeypatch.setenv("WORKSHOP_LAB_DIR", str(lab_dir))      # the kernel inherits it: a lab of its own

@@ -151,3 +151,44 @@ def test_lab_clock_still_served(http, lab):
     response = http.get(lab.akeyless_url + "/lab-only/clock", headers={"Authorization": f"Bearer {lab.admin_token}"},
                         timeout=5)
     assert response.status_code == 200 and "offset_seconds" in response.json()
+
+
+def test_find_semantics_filter_substring_tag_exact_item_name_everywhere(http, lab, admin_token):
+    """What ESO's dataFrom.find relies on (reference §6.4/6.5): `filter` matches any part of the name,
+    `tag` matches a whole tag, `""` is no filter, every item has item_name in both views, minimal-view
+    drops the heavy fields; a caller lists only what its rules let it list (no error for the rest)."""
+    base = lab.akeyless_url
+    folder = f"/find-{uuid.uuid4().hex[:8]}"
+    for name, tags in (("team-a/db", ["payments"]), ("team-a/api", ["payments-eu"]), ("team-b/db", [])):
+        assert post(http, base, "/create-secret", {"name": f"{folder}/{name}", "value": "v", "tags": tags,
+                                                   "token": admin_token})[0] == 200
+    eso_types = ["static-secret", "dynamic-secret", "rotated-secret"]
+
+    def names(**body):
+        status, out = post(http, base, "/list-items", {"type": eso_types, "token": admin_token, **body})
+        assert status == 200, out
+        return sorted(i["item_name"] for i in out["items"] or [])
+    assert names(filter=f"{folder}/", tag="") == [f"{folder}/team-a/api", f"{folder}/team-a/db", f"{folder}/team-b/db"]
+    assert names(filter="team-a/") == [f"{folder}/team-a/api", f"{folder}/team-a/db"]       # any part of the name
+    assert names(filter=f"{folder}/", tag="payments") == [f"{folder}/team-a/db"]            # the whole tag only
+    assert names(filter=f"{folder}/", tag="pay") == []
+    for minimal in (True, False):
+        _, out = post(http, base, "/list-items", {"filter": f"{folder}/", "minimal-view": minimal, "type": eso_types,
+                                                  "tag": "", "token": admin_token})
+        assert all(isinstance(i["item_name"], str) and i["item_name"] for i in out["items"])
+        assert all(("item_versions" in i) is not minimal for i in out["items"])
+    # a role with a rule on team-a only: team-b is not listed, and asking for it is an empty answer, not an error
+    method, role = f"{folder}/am", f"{folder}/role"
+    _, created = post(http, base, "/create-auth-method", {"name": method, "token": admin_token})
+    post(http, base, "/create-role", {"name": role, "token": admin_token})
+    post(http, base, "/set-role-rule", {"role-name": role, "path": f"{folder}/team-a/*", "capability": ["read"],
+                                        "token": admin_token})
+    post(http, base, "/assoc-role-am", {"role-name": role, "am-name": method, "token": admin_token})
+    _, session = post(http, base, "/auth", {"access-id": created["access_id"], "access-key": created["access_key"]})
+    status, out = post(http, base, "/list-items", {"filter": f"{folder}/", "type": eso_types, "minimal-view": True,
+                                                   "tag": "", "token": session["token"]})
+    assert status == 200 and sorted(i["item_name"] for i in out["items"]) == [f"{folder}/team-a/api",
+                                                                              f"{folder}/team-a/db"]
+    status, out = post(http, base, "/list-items", {"filter": f"{folder}/team-b/", "type": eso_types,
+                                                   "minimal-view": True, "tag": "", "token": session["token"]})
+    assert (status, out) == (200, {"items": None, "folders": None, "next_page": ""})

@@ -113,15 +113,43 @@ def explore(path: Path) -> Exploration:
     return result
 
 
-def after_restart(path: Path, pick) -> tuple[CellRun, CellRun]:
-    """Run All, restart the kernel, then run one cell (`pick(code cell indices)`) alone: what a learner
-    meets after Kernel > Restart and a click on a cell in the middle."""
+def restart(client) -> None:
+    run_sync(client.km.restart_kernel)(now=True)
+    run_sync(client.kc.wait_for_ready)(timeout=60)
+
+
+def explore_and_restart(path: Path, picks) -> tuple[Exploration, list[CellRun]]:
+    """explore(), then Kernel > Restart and one click on each cell `picks(code cell indices)` names, in
+    the same kernel: the whole learner walk on one Run All's worth of setup."""
     with kernel(path) as (nb, client):
-        all_runs = run_all(nb, client)
-        run_sync(client.km.restart_kernel)(now=True)
-        run_sync(client.kc.wait_for_ready)(timeout=60)
-        index = pick(code_cells(nb))
-        return all_runs[-1], _run(client, nb, index)
+        result = Exploration(first=run_all(nb, client))
+        for index in reversed(code_cells(nb)):
+            result.again.append(_run(client, nb, index))
+        result.second = run_all(nb, client)
+        restart(client)
+        return result, [_run(client, nb, index) for index in picks(code_cells(nb))]
+
+
+def with_parameters(path: Path, changes: list[dict]) -> list[list[CellRun]]:
+    """For each parameter change: Run All from the top with the change injected after the parameters
+    cell (as papermill does), stopping at the first error; all in one kernel (each run re-runs the
+    parameters cell, so a change never outlives its run). Meant for changes that stop the run early."""
+    with kernel(path) as (nb, client):
+        tagged = next(i for i in code_cells(nb) if "parameters" in nb.cells[i].metadata.get("tags", []))
+        nb.cells.append(nbformat.v4.new_code_cell(""))
+        injected = len(nb.cells) - 1
+        results = []
+        for change in changes:
+            nb.cells[injected].source = "\n".join(f"{k} = {v!r}" for k, v in change.items())
+            runs = []
+            for index in code_cells(nb)[:-1]:
+                runs.append(_run(client, nb, index))
+                if not runs[-1].error and index == tagged:
+                    runs.append(_run(client, nb, injected))
+                if runs[-1].error:
+                    break
+            results.append(runs)
+        return results
 
 
 if __name__ == "__main__":

@@ -11,9 +11,23 @@ from helpers.chapters import kubernetes_auth
 from helpers.errors import ParameterError
 from helpers.tutorial import notebooks, run_notebook
 
-from explore import after_restart, explore
+from explore import explore_and_restart, with_parameters
 
 CHAPTER = next(p for p in notebooks() if p.stem == "02_kubernetes_auth")
+
+
+def _after_restart_picks(cells):
+    """A cell in the middle of the chapter, and the first diagram cell."""
+    nb = json.loads(CHAPTER.read_text())
+    diagram = next(i for i in cells if "".join(nb["cells"][i]["source"]).startswith("diagrams."))
+    return [cells[len(cells) // 2], diagram]
+
+
+@pytest.fixture(scope="module")
+def walked():
+    """One kernel walks the chapter as a learner does: Run All, every cell again alone (bottom-up), Run
+    All again, then a restart and a click on a middle cell and on a diagram cell."""
+    return explore_and_restart(CHAPTER, _after_restart_picks)
 
 
 def _explained(run) -> bool:
@@ -22,8 +36,8 @@ def _explained(run) -> bool:
     return run.kind == "note" and "Traceback" not in text and ("run the cell" in text or "run the setup" in text)
 
 
-def test_every_cell_reruns_alone_after_run_all():
-    found = explore(CHAPTER)
+def test_every_cell_reruns_alone_after_run_all(walked):
+    found, _ = walked
     assert [r.kind for r in found.first] == ["ok"] * len(found.first), "Run All must pass first"
     counts = found.counts(found.again)
     print(f"re-run bottom-up after Run All: {counts}")
@@ -41,15 +55,11 @@ def test_every_cell_reruns_alone_after_run_all():
     assert [r.kind for r in found.second] == ["ok"] * len(found.first)
 
 
-@pytest.mark.parametrize("which", ["a chapter cell", "a diagram cell"])
-def test_a_middle_cell_after_a_kernel_restart_says_to_run_the_setup_cells(which):
-    def pick(cells):
-        nb = json.loads(CHAPTER.read_text())
-        if which == "a diagram cell":
-            return next(i for i in cells if "".join(nb["cells"][i]["source"]).startswith("diagrams."))
-        return cells[len(cells) // 2]
-    last, middle = after_restart(CHAPTER, pick)
-    assert last.kind == "ok"
+@pytest.mark.parametrize("which", [0, 1], ids=["a chapter cell", "a diagram cell"])
+def test_a_middle_cell_after_a_kernel_restart_says_to_run_the_setup_cells(walked, which):
+    found, after_restart = walked
+    assert found.second[-1].kind == "ok"
+    middle = after_restart[which]
     assert middle.kind == "note", middle.text()
     assert "is not defined: the kernel was restarted" in middle.text() and "run the setup cells" in middle.text()
 
@@ -65,8 +75,9 @@ INVALID = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(INVALID))
-def test_an_invalid_parameter_stops_the_first_cells_with_one_message(name, tmp_path):
+def test_an_invalid_parameter_stops_a_headless_run_in_the_first_cells(tmp_path):
+    """The learner's headless path once (papermill, a fresh kernel); the other parameters in one kernel below."""
+    name = "namespace"
     run = run_notebook(CHAPTER, tmp_path / CHAPTER.name, {name: INVALID[name]})
     assert not run.ok
     assert name in run.error, run.error
@@ -78,6 +89,24 @@ def test_an_invalid_parameter_stops_the_first_cells_with_one_message(name, tmp_p
     assert [len(o["traceback"]) for o in outputs if o["output_type"] == "error"] == [1], outputs
     assert "Traceback" not in json.dumps(outputs)
     assert f"parameter {name}" in outputs[-1]["traceback"][0] and "in the parameters cell" in outputs[-1]["traceback"][0]
+
+
+@pytest.fixture(scope="module")
+def invalid_runs():
+    names = sorted(INVALID)
+    return dict(zip(names, with_parameters(CHAPTER, [{name: INVALID[name]} for name in names])))
+
+
+@pytest.mark.parametrize("name", sorted(INVALID))
+def test_an_invalid_parameter_stops_the_first_cells_with_one_message(invalid_runs, name):
+    runs = invalid_runs[name]
+    stopped = runs[-1]
+    assert stopped.error, f"{name}: Run All went through"
+    assert len(runs) <= 4, f"stopped at code cell {len(runs) - 1} (papermill's injected cell counted), not in the first cells"
+    assert stopped.kind == "note" and len(stopped.error["traceback"]) == 1, stopped.outputs
+    assert "Traceback" not in stopped.text()
+    line = stopped.error["traceback"][0]
+    assert f"parameter {name}" in line and "in the parameters cell" in line, line
 
 
 @pytest.mark.parametrize("changes", [
