@@ -82,7 +82,9 @@ class SyncingWithEso(LiveObjects, Reading, Shaping):
             getattr(self.auth, cell)()
             made.append(label)
         eso_controller.apply(self.cluster, self.auth.secret_store())
-        store = eso_controller.wait(self.cluster, self.auth.secret_store(), timeout=WAIT, progress=None)
+        # a status from before a lab restart may still say False for a moment: wait (bounded) for the store's Ready
+        store = eso_controller.wait_for(self.cluster, self.auth.secret_store(), status_="True", timeout=WAIT,
+                                        progress=None)
         rows = [("auth method", p.auth_method), ("gateway config", p.k8s_conf_name), ("role", p.role),
                 ("ServiceAccount", f"{p.namespace}/{p.service_account}"), ("SecretStore", store.summary())]
         said = ("chapter 2's identity is in place" if not made else

@@ -45,14 +45,16 @@ def extract(key: str) -> dict:
 
 
 def cluster_store(namespaced: Manifest, name: str, service_account_namespace: str,
-                  namespaces: list[str]) -> Manifest:
-    """The namespaced store's provider as a ClusterSecretStore, admitting only `namespaces` (conditions)."""
+                  namespaces: list[str], labels: dict | None = None) -> Manifest:
+    """The namespaced store's provider as a ClusterSecretStore whose conditions admit `namespaces`, and, with
+    `labels`, any namespace carrying them (ESO admits a namespace when any one condition matches)."""
     body = copy.deepcopy(namespaced.body)
     body["kind"] = "ClusterSecretStore"
     body["metadata"] = {"name": name}
     auth = body["spec"]["provider"]["akeyless"]["authSecretRef"]["kubernetesAuth"]
     auth["serviceAccountRef"]["namespace"] = service_account_namespace
-    body["spec"]["conditions"] = [{"namespaces": list(namespaces)}]
+    body["spec"]["conditions"] = [{"namespaces": list(namespaces)}] + (
+        [{"namespaceSelector": {"matchLabels": dict(labels)}}] if labels else [])
     return Manifest(body)
 
 

@@ -98,10 +98,18 @@ class Shaping:
 
     # --- 6. sharing a store ---------------------------------------------------------------------------------
 
-    def cluster_store(self, namespaces: list[str] | None = None) -> Manifest:
+    SHARED_LABEL = {"workshop.akeyless.io/shared-store": "allowed"}
+
+    def cluster_store(self) -> Manifest:
+        """Admits the chapter's namespace by name, and any namespace labelled SHARED_LABEL."""
         p = self.p
-        return m.cluster_store(self.store(), f"{p.k8s_secret}-shared", p.namespace,
-                               namespaces if namespaces is not None else [p.namespace])
+        return m.cluster_store(self.store(), f"{p.k8s_secret}-shared", p.namespace, [p.namespace], self.SHARED_LABEL)
+
+    def _label_other_namespace(self, labelled: bool) -> None:
+        """Server-side apply of the namespace's labels: applying without the label removes the one we set."""
+        self.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+            "name": self.p.other_namespace, "labels": dict(self.SHARED_LABEL) if labelled else {}}},
+            field_manager="workshop-chapter3")
 
     def shared_external_secret(self, namespace: str) -> Manifest:
         store = self.cluster_store()
@@ -118,8 +126,20 @@ class Shaping:
         ns = self.p.other_namespace
         self.require(self.cluster_store(), "share_store", 6)
         self.cluster.ensure_namespace(ns)
+        self._label_other_namespace(False)
         return applied(self.shared_external_secret(ns), self.apply(self.shared_external_secret(ns)),
                        step="a namespace outside the conditions")
+
+    def admit_by_label(self):
+        """The same namespace, labelled: the store's namespaceSelector condition now admits it."""
+        ns = self.p.other_namespace
+        external = self.shared_external_secret(ns)
+        self.require(external, "outside_namespace", 6)
+        self._label_other_namespace(True)
+        verdict = self.resync(external)
+        key, value = next(iter(self.SHARED_LABEL.items()))
+        return shown(verdict, "admit a namespace by label",
+                     kubectl("label", "namespace", ns, f"{key}={value}", why="the namespaceSelector condition matches"))
 
     # --- 7. the other direction: PushSecret ------------------------------------------------------------------
 
