@@ -16,16 +16,13 @@ from pathlib import Path
 from .config import PROJECT_ROOT
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+# Per cell, and below the tests' 300 s pytest-timeout, so a stuck cell is reported by its number.
+# The slowest honest cell starts the real kube-apiserver (up to 120 s on a loaded machine).
+CELL_TIMEOUT = 180
 SKIPPED_ON = "NeedsRealStack"          # the error class a chapter raises where no real ESO watches
 REAL_STACK_STEPS = ("make real, then `python -m helpers lab down` and `make run` "
                     "(the run takes the real stack once it is built)")
 BUILT_STEPS = "it is built: `python -m helpers lab down`, then `make run` (or `lab up --kube apiserver`)"
-
-
-def real_stack_steps() -> str:
-    """How to run a chapter that needs the real stack, from where this machine is."""
-    from .lab import apiserver
-    return BUILT_STEPS if apiserver.real_stack_available() else REAL_STACK_STEPS
 STACKS = {"emulator": "emulator", "apiserver": "real stack", "kubeconfig": "your cluster (kubeconfig)"}
 
 
@@ -55,9 +52,12 @@ def chapter_info(path: str | Path) -> ChapterInfo:
 def real_stack_only(path: str | Path) -> bool:
     """Does this notebook need the real ESO controller (so it is skipped on the emulator)?"""
     return chapter_info(path).needs_real_stack
-# Per cell, and below the tests' 300 s pytest-timeout, so a stuck cell is reported by its number.
-# The slowest honest cell starts the real kube-apiserver (up to 120 s on a loaded machine).
-CELL_TIMEOUT = 180
+
+
+def real_stack_steps() -> str:
+    """How to run a chapter that needs the real stack, from where this machine is."""
+    from .lab import apiserver
+    return BUILT_STEPS if apiserver.real_stack_available() else REAL_STACK_STEPS
 
 
 @dataclass
@@ -168,7 +168,7 @@ def run_notebook(path: Path, output: Path, parameters: dict | None = None, timeo
     seconds = time.monotonic() - start
     if not error and not skipped:
         images_for_untrusted_viewers(output)
-        record_stack(output, stack_of(parameters or {}), seconds)
+        record_stack(output, stack_of(parameters or {}))
     return NotebookRun(path.name, output, seconds, error, skipped)
 
 
@@ -183,19 +183,21 @@ def stack_of(parameters: dict) -> str:
         return STACKS["kubeconfig"]
     kube = parameters.get("kube")
     if kube in (None, "", "auto"):
+        from .errors import LabError
+        from .lab.runtime import info
         try:
-            from .lab.runtime import info
             kube = info().kube_mode
-        except Exception:       # no lab running yet: the notebook starts the default one
+        except LabError:        # no lab running yet: the notebook starts the default one
             kube = "emulator"
     return STACKS.get(kube, str(kube))
 
 
-def record_stack(path: Path, stack: str, seconds: float) -> None:
-    """Note in the executed notebook which stack produced its outputs (the index page shows it)."""
+def record_stack(path: Path, stack: str) -> None:
+    """Note in the executed notebook which stack produced its outputs (the index page shows it; papermill's
+    own metadata has the duration)."""
     import nbformat
     notebook = nbformat.read(path, as_version=4)
-    notebook.metadata["workshop"] = {"stack": stack, "seconds": round(seconds)}
+    notebook.metadata["workshop"] = {"stack": stack}
     nbformat.write(notebook, path)
 
 

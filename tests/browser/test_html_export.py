@@ -95,7 +95,7 @@ def test_the_index_opens_from_disk_and_its_link_opens_the_chapter(tmp_path):
     chapter = _chapter_like_notebook(tmp_path / "02_kubernetes_auth.ipynb")
     nb = nbformat.read(chapter, as_version=4)
     nb.cells.insert(0, nbformat.v4.new_markdown_cell("# Chapter 2: the stand-in"))
-    nb.metadata["workshop"] = {"stack": "emulator", "seconds": 30}
+    nb.metadata["workshop"] = {"stack": "emulator"}
     nbformat.write(nb, chapter)
     export_html(chapter, tmp_path / "html")
     index = export_index([IndexEntry(chapter), IndexEntry(tmp_path / "03_syncing_with_eso.ipynb", "needs ESO")],

@@ -412,7 +412,9 @@ def test_metrics_count_a_good_and_a_failing_sync(chapter):
     calls, errors = after.of(chapter.p.namespace, "counted-good")
     assert calls >= 1 and errors == 0
     calls, errors = after.of(chapter.p.namespace, "counted-bad")
-    assert calls >= 1 and errors >= 1 and errors == calls
+    # ESO counts the call when a reconcile ends and the error where it fails: read between the two, the
+    # error can be one ahead; a reconcile that found nothing to do counts a call and no error
+    assert calls >= 1 and errors >= 1
     assert after.kind("externalsecret")["errors"] > before.kind("externalsecret")["errors"]
     assert after.kind("externalsecret")["total"] >= before.kind("externalsecret")["total"] + 2
     assert after.provider_calls.get(("DescribeItem", "success"), 0) > before.provider_calls.get(

@@ -14,7 +14,7 @@ def _executed(path, title: str, stack: str | None) -> None:
     nb = nbformat.v4.new_notebook()
     nb.cells.append(nbformat.v4.new_markdown_cell(f"# {title}\n\nWhat you'll do."))
     if stack:
-        nb.metadata["workshop"] = {"stack": stack, "seconds": 40}
+        nb.metadata["workshop"] = {"stack": stack}
     nbformat.write(nb, path)
 
 

@@ -83,3 +83,15 @@ def test_a_complete_in_place_run_records_its_stack(chapters, tmp_path):
     committed = json.loads((chapters / "02_kubernetes_auth.ipynb").read_text())
     assert committed["metadata"]["workshop"]["stack"] == "emulator"
     assert "chapter two ran" in json.dumps(committed["cells"])
+
+
+@pytest.mark.parametrize("stack, expected", [("emulator", ["PASS  02_kubernetes_auth"]),
+                                             ("real", ["SKIP  03_syncing_with_eso"])])
+def test_make_notebooks_runs_each_chapter_on_the_stack_of_its_committed_outputs(chapters, tmp_path, monkeypatch,
+                                                                               capsys, stack, expected):
+    monkeypatch.setattr(cli, "_stack", lambda kube: "emulator")
+    args = cli.build_parser().parse_args(["run", "--no-html", "--chapters", stack, "-p", "kube=emulator",
+                                          "--output", str(tmp_path / "build" / "executed")])
+    assert cli._run(args) == 0
+    ran = [line[:30].rstrip() for line in capsys.readouterr().out.splitlines() if line[:4] in ("PASS", "SKIP", "FAIL")]
+    assert [r.replace(".ipynb", "") for r in ran] == expected
