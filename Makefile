@@ -88,11 +88,11 @@ REAL_BUILT := $(PY) -c "import sys; from helpers.lab import apiserver; sys.exit(
 notebooks: $(STAMP) node-deps
 	@echo "== make notebooks: the chapters whose committed outputs come from the emulator =="
 	$(PY) -m helpers lab up --kube emulator
-	$(PY) -m helpers run --in-place --no-html --chapters emulator -p kube=emulator
+	WORKSHOP_LAB_KUBE=emulator $(PY) -m helpers run --in-place --no-html --chapters emulator
 	@if $(REAL_BUILT); then \
 	   echo "== make notebooks: the chapters whose committed outputs come from the real stack (etcd, kube-apiserver, kube-controller-manager, ESO) =="; \
 	   $(PY) -m helpers lab up --kube apiserver && \
-	   $(PY) -m helpers run --in-place --no-html --chapters real -p kube=apiserver; \
+	   WORKSHOP_LAB_KUBE=apiserver $(PY) -m helpers run --in-place --no-html --chapters real; \
 	 else \
 	   echo "make notebooks: the real stack is not built, so the chapters that need it (chapter 3) keep their committed outputs."; \
 	   echo "  Run 'make real' once (Go >= 1.24, ~5 min cold), then 'make notebooks' again."; \

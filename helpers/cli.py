@@ -20,7 +20,8 @@ def _lab(args) -> int:
     from . import lab
     settings = Settings.load(lab_dir=args.lab_dir)
     if args.action == "up":
-        print(lab.up(settings, kube=_stack(args.kube)).summary())
+        from .session import kube_in_use
+        print(lab.up(settings, kube=_stack(args.kube) or kube_in_use(settings)).summary())
         info = lab.info(settings)
         for label, value in info.rows():
             print(f"  {label:<22} {value}")
@@ -77,7 +78,7 @@ def _run(args) -> int:
         if not args.in_place:   # the committed outputs stay the emulator's: every learner's default, nbval's too
             parameters.setdefault("kube", _stack("auto"))
         print("stack: " + ("real (etcd, kube-apiserver, kube-controller-manager, the ESO controller)"
-                           if parameters.get("kube") == "apiserver" else
+                           if (parameters.get("kube") or Settings.load().kube) == "apiserver" else
                            "emulator (Python Kubernetes API; ESO replayed; `make real` builds the real stack)"))
     names = args.notebook or None
     if args.chapters:
@@ -130,8 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("action", choices=["up", "down", "status", "reset", "clock", "eso"])
     lab.add_argument("seconds", nargs="?", type=float, default=0, help="with `clock`: seconds to advance")
     lab.add_argument("--kube", choices=["emulator", "apiserver", "auto"], default=None,
-                     help="the lab's Kubernetes side: the Python emulator (default), the real stack "
-                          "(kube-apiserver, kube-controller-manager, ESO), or auto (the real stack when built)")
+                     help="the lab's Kubernetes side: the Python emulator, the real stack "
+                          "(kube-apiserver, kube-controller-manager, ESO), or auto (the real stack when built); "
+                          "without it, $WORKSHOP_LAB_KUBE, else the lab already running, else the emulator")
     lab.add_argument("--kubeconfig", help="with `eso`: the cluster to run the real ESO controller beside")
     lab.add_argument("--context", help="with `eso`: the kubeconfig context (default: its current context)")
     lab.add_argument("--stop", action="store_true", help="with `eso`: stop the controller `lab eso` started")

@@ -10,6 +10,7 @@ A session is opened afresh by every run of a setup cell: the lab may have been r
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import time
 from dataclasses import dataclass, fields
@@ -28,7 +29,7 @@ class TargetParameters:
     """The parameters every chapter has: where it runs, and whether secrets are shown."""
 
     target: str = "lab"
-    kube: str = "emulator"
+    kube: str = ""                      # "": $WORKSHOP_LAB_KUBE, else the lab already running, else the emulator
     kubeconfig: str = ""
     context: str = ""
     akeyless_url: str = ""
@@ -51,7 +52,7 @@ class TargetParameters:
     def problems(self) -> Iterator[ParameterError]:
         if self.target not in TARGETS:
             yield ParameterError("target", self.target, f"the target is one of {', '.join(TARGETS)}", "lab")
-        if self.kube not in ("emulator", "apiserver"):
+        if self.kube not in ("", "emulator", "apiserver"):
             yield ParameterError("kube", self.kube, "the lab's Kubernetes is 'emulator' or 'apiserver'", "emulator")
         if self.kubeconfig and not Path(self.kubeconfig).expanduser().is_file():
             yield ParameterError("kubeconfig", self.kubeconfig, "no such file", "")
@@ -62,8 +63,18 @@ class TargetParameters:
             yield ParameterError("reveal", self.reveal, "it is True or False", False)
 
     def settings(self) -> Settings:
-        return Settings.load(target=self.target, kube=self.kube, kubeconfig=self.kubeconfig or None,
+        return Settings.load(target=self.target, kube=self.kube or kube_in_use(), kubeconfig=self.kubeconfig or None,
                              context=self.context or None, akeyless_url=self.akeyless_url or None)
+
+
+def kube_in_use(settings: Settings | None = None) -> str | None:
+    """The lab's Kubernetes side when nobody named one: $WORKSHOP_LAB_KUBE (Settings reads it), else the mode of
+    the lab already running, so that opening a chapter (or `lab up`) never swaps the real stack for the emulator
+    under the learner, else None (Settings' default, the emulator)."""
+    if os.environ.get(Settings.ENV["kube"]):
+        return None
+    from .lab import running_mode
+    return running_mode(settings or Settings.load())
 
 
 class LabClock:

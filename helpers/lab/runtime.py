@@ -164,6 +164,12 @@ def _running(lab_dir: Path) -> dict | None:
     return None
 
 
+def running_mode(settings: Settings | None = None) -> str | None:
+    """The Kubernetes side ("emulator" or "apiserver") of the lab running in this lab dir, or None."""
+    endpoints = _running(_settings(settings).lab_dir)
+    return endpoints.get("kube_mode") if endpoints else None
+
+
 def info(settings: Settings | None = None) -> LabInfo:
     """The running lab, or LabNotRunning."""
     lab_dir = _settings(settings).lab_dir

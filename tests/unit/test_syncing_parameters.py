@@ -36,8 +36,8 @@ def test_chapter_2s_checks_still_apply_and_its_own_too():
 def test_an_empty_kube_is_the_environments(monkeypatch):
     assert "kube" not in _problems(kube="")
     monkeypatch.setenv("WORKSHOP_LAB_KUBE", "apiserver")
-    assert syncing.Parameters().chapter2().kube == "apiserver"
-    assert syncing.Parameters(kube="emulator").chapter2().kube == "emulator"
+    assert syncing.Parameters().target_parameters().settings().kube == "apiserver"
+    assert syncing.Parameters(kube="emulator").target_parameters().settings().kube == "emulator"
     assert "kube" in _problems(kube="docker")
 
 

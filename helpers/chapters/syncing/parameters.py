@@ -6,7 +6,6 @@ import re
 from dataclasses import dataclass, fields
 from typing import Iterator
 
-from ...config import Settings
 from ...errors import ParameterError
 from .. import kubernetes_auth
 
@@ -23,15 +22,12 @@ def duration_seconds(text: str) -> float:
 class Parameters(kubernetes_auth.Parameters):
     """Chapter 2's parameters and chapter 3's own."""
 
-    kube: str = ""                      # "" = the environment's WORKSHOP_LAB_KUBE (else the emulator)
     refresh_interval: str = "5s"        # small, so a change in Akeyless shows up in the Secret while you watch
     extra_namespace: str = ""           # "" = <namespace>-team-b: the namespace exercise 3 admits to the shared store
     apply_solutions: bool = True        # headless runs: each exercise applies its solution instead of your answer
 
     def problems(self) -> Iterator[ParameterError]:
-        for problem in super().problems():
-            if not (problem.parameter == "kube" and self.kube == ""):
-                yield problem
+        yield from super().problems()
         if not isinstance(self.refresh_interval, str) or not _DURATION.match(self.refresh_interval):
             yield ParameterError("refresh_interval", self.refresh_interval, "a refreshInterval is a Go duration "
                                  "such as 5s, 30s or 1m", "5s")
@@ -48,9 +44,7 @@ class Parameters(kubernetes_auth.Parameters):
     def chapter2(self) -> kubernetes_auth.Parameters:
         """The same names as chapter 2's Parameters (the identity chapter 2 built)."""
         names = {f.name for f in fields(kubernetes_auth.Parameters)}
-        values = {k: getattr(self, k) for k in names}
-        values["kube"] = self.kube or Settings.load().kube
-        return kubernetes_auth.Parameters(**values)
+        return kubernetes_auth.Parameters(**{k: getattr(self, k) for k in names})
 
     def target_parameters(self):
         return self.chapter2().target_parameters()
