@@ -280,8 +280,7 @@ class KubernetesAuth:
     def from_notebook(cls, namespace: dict) -> "KubernetesAuth":
         """The chapter for a notebook's parameters cell: every variable named like a Parameters field
         (papermill's injected values included) is taken; the rest of the notebook's names are ignored."""
-        names = {f.name for f in fields(Parameters)}
-        return cls(Parameters(**{k: v for k, v in namespace.items() if k in names}))
+        return cls(Parameters.from_namespace(namespace))
 
     # --- the session, for the modules that take a chapter ------------------------------------------
 

@@ -9,7 +9,6 @@ answer to an exercise (helpers/chapters/syncing/exercises.py).
 from __future__ import annotations
 
 import time
-from dataclasses import fields
 from typing import Any, Callable
 
 from ... import akeyless_client as ak
@@ -44,8 +43,7 @@ class SyncingWithEso(LiveObjects, Reading, Shaping):
 
     @classmethod
     def from_notebook(cls, namespace: dict) -> "SyncingWithEso":
-        names = {f.name for f in fields(Parameters)}
-        return cls(Parameters(**{k: v for k, v in namespace.items() if k in names}))
+        return cls(Parameters.from_namespace(namespace))
 
     @property
     def cluster(self):
