@@ -374,16 +374,22 @@ def test_the_official_client_applies_and_gets_the_conflict(core):
     assert [m.manager for m in after.metadata.managed_fields] == ["bob"]
 
 
-def test_a_dry_run_apply_and_refused_applies_store_nothing(core):
+def test_a_dry_run_apply_and_refused_applies_store_nothing(core, lab_settings):
+    """Refused applies store nothing on either server. Their status differs in one place, held by the
+    differential's strict xfail "apply with a wrong type": the real kube-apiserver answers a value its typed
+    patch cannot hold with a 500, the emulator (which never answers 5xx) with upstream's message as a 400."""
     api, ns = core
+    wrong_type = 500 if lab_settings.kube == "apiserver" else 400
     _apply(api, ns, cm({"mode": "blue"}, name="settings"), "alice")
     before = api.read_namespaced_config_map("settings", ns).to_dict()
     assert _apply(api, ns, cm({"mode": "x"}, name="settings"), "bob", force=True, dry_run="All")[0].data == \
         {"mode": "x"}
-    for body in (cm({"mode": 1}, name="settings"), dict(cm(name="settings"), kind="Secret"),
-                 cm({"mode": "y"}, name="elsewhere") | {"metadata": {"name": "settings", "resourceVersion": "1"}}):
+    for body, refused in ((cm({"mode": 1}, name="settings"), (wrong_type,)),
+                          (dict(cm(name="settings"), kind="Secret"), (400, 409)),
+                          (cm({"mode": "y"}, name="elsewhere") | {"metadata": {"name": "settings", "resourceVersion": "1"}},
+                           (400, 409))):
         with pytest.raises(kubernetes.client.ApiException) as raised:
             _apply(api, ns, body, "bob", force=True)
-        assert raised.value.status in (400, 409)
+        assert raised.value.status in refused
     assert api.read_namespaced_config_map("settings", ns).to_dict() == before
     assert api.list_namespaced_config_map(ns, field_selector="metadata.name=elsewhere").items == []
