@@ -16,6 +16,9 @@ from helpers import lab as lab_runtime
 from helpers.config import Settings
 from helpers.errors import LabStartFailed
 from helpers.lab import apiserver
+from .passes import in_the_real_stack_pass
+
+pytestmark = in_the_real_stack_pass
 
 _not_built = pytest.mark.skipif(not apiserver.available(),
                                 reason=f"real kube-apiserver not built in {apiserver.bin_dir()}: "

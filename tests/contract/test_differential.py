@@ -13,6 +13,9 @@ from helpers.config import Settings
 from helpers.lab import apiserver
 
 from .probe import run_lab
+from .passes import in_the_real_stack_pass
+
+pytestmark = in_the_real_stack_pass
 
 SCENARIOS = (
     "namespace create", "namespace create again", "namespace missing", "serviceaccount in a missing namespace",

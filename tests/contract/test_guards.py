@@ -10,6 +10,9 @@ from helpers.config import Settings
 from helpers.lab import apiserver
 
 from .guards_probe import run_lab
+from .passes import in_the_real_stack_pass
+
+pytestmark = in_the_real_stack_pass
 
 EMULATOR_GAPS = {
     "json nested 300 deep in an unknown field":

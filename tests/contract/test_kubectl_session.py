@@ -11,6 +11,9 @@ from helpers.config import Settings
 from helpers.lab import apiserver
 
 from .kubectl_session import run_lab, steps
+from .passes import in_the_real_stack_pass
+
+pytestmark = in_the_real_stack_pass
 
 STEPS = [name for name, _, _ in steps()]
 

@@ -8,8 +8,9 @@ from helpers import lab as lab_runtime
 from helpers.config import Settings
 from helpers.lab import apiserver
 from helpers.tutorial import notebooks, run_notebook
+from .passes import in_the_real_stack_pass
 
-pytestmark = [pytest.mark.apiserver,
+pytestmark = [pytest.mark.apiserver, in_the_real_stack_pass,
               pytest.mark.skipif(not apiserver.available(),
                                  reason=f"real kube-apiserver not built in {apiserver.bin_dir()}: "
                                         "run `bash tools/k8s/build.sh`")]
